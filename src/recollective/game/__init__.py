@@ -1,0 +1,60 @@
+"""The one-shot game: an alpha-loss-tolerant truncated-SVD learner facing strategic users.
+
+Definitions follow MISSION.md ("The one-shot game"), our reconstruction of Fedorova, Kitch & Podimata
+(arXiv 2506.04525); docs/model.md explains each one and where it comes from.
+"""
+
+from recollective.game._certificates import Certificate, certified_radius, outcome_radius, user_margins
+from recollective.game._instances import (
+    GameInstance,
+    GapCheck,
+    load_instance,
+    majority_minority,
+    save_instance,
+    singular_value_gap,
+)
+from recollective.game._outcome import DEFAULT_TIE_RTOL, Outcome, PlatformUtilities, outcome, top_items
+from recollective.game._pareto import ParetoComparison, compare_outcomes, compare_utilities
+from recollective.game._rank_rules import (
+    AbsoluteThreshold,
+    FixedRank,
+    RankRule,
+    RelativeThreshold,
+    RetainedVariation,
+    as_rank_rule,
+    rank_rule_from_name,
+)
+from recollective.game._strategy import CollectiveStrategy
+from recollective.game._windows import WindowPiece, WindowResult, effective_window
+
+__all__ = [
+    "DEFAULT_TIE_RTOL",
+    "AbsoluteThreshold",
+    "Certificate",
+    "CollectiveStrategy",
+    "FixedRank",
+    "GameInstance",
+    "GapCheck",
+    "Outcome",
+    "ParetoComparison",
+    "PlatformUtilities",
+    "RankRule",
+    "RelativeThreshold",
+    "RetainedVariation",
+    "WindowPiece",
+    "WindowResult",
+    "as_rank_rule",
+    "certified_radius",
+    "compare_outcomes",
+    "compare_utilities",
+    "effective_window",
+    "load_instance",
+    "majority_minority",
+    "outcome",
+    "outcome_radius",
+    "rank_rule_from_name",
+    "save_instance",
+    "singular_value_gap",
+    "top_items",
+    "user_margins",
+]
