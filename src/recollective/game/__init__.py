@@ -24,7 +24,9 @@ from recollective.game._rank_rules import (
     as_rank_rule,
     rank_rule_from_name,
 )
+from recollective.game._search import RobustSearchResult, robust_search, verify_over_alphas
 from recollective.game._strategy import CollectiveStrategy
+from recollective.game._tightness import certify_outcome, smallest_change_along
 from recollective.game._windows import WindowPiece, WindowResult, effective_window
 
 __all__ = [
@@ -41,10 +43,12 @@ __all__ = [
     "RankRule",
     "RelativeThreshold",
     "RetainedVariation",
+    "RobustSearchResult",
     "WindowPiece",
     "WindowResult",
     "as_rank_rule",
     "certified_radius",
+    "certify_outcome",
     "compare_outcomes",
     "compare_utilities",
     "effective_window",
@@ -53,8 +57,11 @@ __all__ = [
     "outcome",
     "outcome_radius",
     "rank_rule_from_name",
+    "robust_search",
     "save_instance",
     "singular_value_gap",
+    "smallest_change_along",
     "top_items",
     "user_margins",
+    "verify_over_alphas",
 ]

@@ -1,0 +1,41 @@
+"""The ``recollective`` command line: a root app with one module per command group.
+
+Errors from the library become one ``error: ...`` line on stderr and exit status 2; usage errors exit 2 too.
+Commands that produce results take ``--json`` (one JSON document on stdout, nothing else there).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from recollective import __version__
+from recollective.cli.demo import demo
+from recollective.cli.game import game_app
+
+app = typer.Typer(
+    name="recollective",
+    help="Simulate, plan and evaluate collective action in recommender systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(game_app, name="game")
+app.command("demo")(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"recollective {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Simulate, plan and evaluate collective action in recommender systems."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="recollective")

@@ -1,0 +1,88 @@
+"""Output sinks of the CLI: one JSON document on stdout, or Rich tables; errors as one line on stderr."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from recollective.errors import RecollectiveError
+
+__all__ = ["console", "emit_json", "err_console", "handles_errors", "parse_index_list", "to_jsonable"]
+
+# Wide enough for the window table when stdout is a file or a pipe (Rich would assume 80 columns).
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Numpy scalars and arrays to Python, NaN and infinities to None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def emit_json(document: dict) -> None:
+    """Print exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(to_jsonable(document), allow_nan=False, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def handles_errors(command: Callable) -> Callable:
+    """Turn RecollectiveError into one ``error: ...`` line on stderr and exit status 2 (traceback with
+    RECOLLECTIVE_DEBUG=1)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RecollectiveError as exc:
+            if os.environ.get("RECOLLECTIVE_DEBUG"):
+                raise
+            message = " ".join(str(exc).split())
+            err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def parse_index_list(text: str, option: str) -> list[int]:
+    """Parse "0,1,2" or "0-4,7" into a list of ints; raise InvalidParameterError naming the option."""
+    from recollective.errors import InvalidParameterError
+
+    indices: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                first, last = part.split("-", 1) if not part.startswith("-") else (part, "")
+                indices.extend(range(int(first), int(last) + 1))
+            else:
+                indices.append(int(part))
+        except ValueError:
+            raise InvalidParameterError(
+                f"{option}: {part!r} is not an index or a range like 3-7; give comma-separated integers"
+            ) from None
+    if not indices:
+        raise InvalidParameterError(f"{option} is empty; give comma-separated integer indices such as 0,1,2")
+    return indices

@@ -1,0 +1,145 @@
+"""``recollective demo``: the main job. For now, the one-shot game story on a generated instance.
+
+Suppression (the gap condition and the minority's zero utility under truthful play), the robust strategy the
+search finds, its exact window, and plots of both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recollective.cli._output import console, emit_json, err_console, handles_errors, to_jsonable
+
+
+@handles_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the instance, plots and summary.")] = Path(
+        "out/demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the generated instance.")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Run the main job: suppression, the robust collective strategy and its window, with plots."""
+    from recollective.game import (
+        CollectiveStrategy,
+        compare_outcomes,
+        effective_window,
+        majority_minority,
+        outcome,
+        robust_search,
+        save_instance,
+        singular_value_gap,
+    )
+    from recollective.report.game_plots import plot_spectrum, plot_window
+
+    def say(message: str) -> None:
+        if not json_out:
+            err_console.print(message, markup=False)
+
+    say(f"[1/4] generating a majority–minority instance (seed {seed})")
+    instance = majority_minority(rng=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    save_instance(instance, out / "instance.npz")
+    gap = singular_value_gap(instance.R_true, instance.user_group, instance.item_group, instance.alpha)
+    truthful = outcome(instance.R_true, None, instance.alpha)
+    minority = instance.minority_users
+    suppressed = int((truthful.utilities[minority] == 0).sum())
+
+    say("[2/4] searching for the smallest robust Pareto-effective collective")
+    alpha = instance.alpha
+    found = robust_search(
+        instance.R_true,
+        alpha,
+        alpha_range=(alpha * 0.98, alpha * 1.02),
+        perturbation=0.01 * float(truthful.singular_values[0]),
+        n_perturbations=3,
+        user_group=instance.user_group,
+        item_group=instance.item_group,
+        rng=seed,
+    )
+    summary: dict = {
+        "instance": str(out / "instance.npz"),
+        "n_users": instance.shape[0],
+        "n_items": instance.shape[1],
+        "alpha": alpha,
+        "gap": gap.as_dict(),
+        "truthful": {
+            "k_star": truthful.rank,
+            "social_welfare": truthful.social_welfare,
+            "minority_welfare": float(truthful.utilities[minority].sum()),
+            "minority_users_with_zero_utility": suppressed,
+            "n_minority_users": int(minority.size),
+        },
+        "search": found.as_dict(),
+    }
+    plots: list[Path] = []
+    if found.found:
+        say("[3/4] computing the exact window of the strategy found")
+        strategy = found.strategy
+        window = effective_window(instance.R_true, strategy.members, strategy.targets, alpha, 10.0)
+        after = outcome(instance.R_true, strategy.apply(instance.R_true), alpha)
+        summary["window"] = {
+            "pareto_intervals": window.pareto_intervals,
+            "effective_intervals": window.effective_intervals,
+            "n_evaluations": window.n_evaluations,
+        }
+        summary["strategic"] = {
+            "k_star": after.rank,
+            "social_welfare": after.social_welfare,
+            "comparison": compare_outcomes(truthful, after).as_dict(),
+        }
+        say("[4/4] plotting")
+        plots += plot_window(window, out / "window", user_group=instance.user_group)
+        plots += plot_spectrum(truthful, after, alpha, out / "spectrum")
+    else:
+        strategy = CollectiveStrategy(instance.majority_users[:1], instance.minority_items[:1], 1.0)
+    summary["plots"] = [str(p) for p in plots]
+    summary_path = out / "summary.json"
+    tmp = summary_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(to_jsonable(summary), allow_nan=False, indent=2, sort_keys=True) + "\n")
+    tmp.replace(summary_path)
+    summary["summary"] = str(summary_path)
+
+    if json_out:
+        emit_json(summary)
+        return
+    console.print("[bold]recollective demo: collective action against an alpha-tolerant SVD recommender[/bold]")
+    console.print(
+        f"instance: {instance.shape[0]} users x {instance.shape[1]} items "
+        f"({minority.size} minority users, {instance.minority_items.size} minority items), alpha = {alpha:.6g}"
+    )
+    console.print(
+        f"suppression: gap s_{gap.majority_rank}(R_maj) = {gap.s_majority:.6g} > alpha >= s_1(R_min) = "
+        f"{gap.s_minority:.6g} ({'holds' if gap.holds else 'fails'}); truthful k* = {truthful.rank}; "
+        f"{suppressed} of {minority.size} minority users get utility 0; minority welfare "
+        f"{summary['truthful']['minority_welfare']:.6g}"
+    )
+    if not found.found:
+        console.print(f"no robust strategy found: {found.reason}")
+    else:
+        lo, hi = found.alphas
+        console.print(
+            f"robust strategy: {strategy.n_members} majority member(s) {strategy.members.tolist()} report "
+            f"x = {strategy.uprating:.6g} on minority item {strategy.targets.tolist()} "
+            f"(robust for alpha in [{lo:.6g}, {hi:.6g}] and {found.n_scenarios} scenario(s))"
+        )
+        w = summary["window"]
+        console.print(
+            "window over x in [0, 10]: Pareto "
+            + (", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in w["pareto_intervals"]) or "none")
+            + "; effective "
+            + (", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in w["effective_intervals"]) or "none")
+        )
+        s = summary["strategic"]
+        console.print(
+            f"effect: k* {truthful.rank} -> {s['k_star']}, social welfare {truthful.social_welfare:.6g} -> "
+            f"{s['social_welfare']:.6g}, minority welfare {found.minority_welfare_before:.6g} -> "
+            f"{found.minority_welfare_after:.6g}, members' worst-case change {found.members_worst_change:.6g}"
+        )
+    for path in plots:
+        console.print(f"plot: {path}")
+    console.print(f"summary: {summary_path}")

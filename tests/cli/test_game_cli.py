@@ -1,0 +1,191 @@
+"""End-to-end tests of ``recollective game ...`` through Typer's CliRunner."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from recollective.cli import app
+from recollective.game import (
+    CollectiveStrategy,
+    compare_outcomes,
+    load_instance,
+    majority_minority,
+    outcome,
+    save_instance,
+)
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def instance_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("game") / "instance.npz"
+    save_instance(majority_minority(rng=0), path)
+    return path
+
+
+def test_generate_then_evaluate_json_contract(tmp_path):
+    path = tmp_path / "inst.npz"
+    result = invoke("game", "generate", path, "--seed", 3, "--json")
+    assert result.exit_code == 0, result.output
+    generated = json.loads(result.stdout)
+    assert generated["gap"]["holds"] is True
+    assert path.is_file()
+
+    result = invoke("game", "evaluate", path, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    instance = load_instance(path)
+    expected = outcome(instance.R_true, None, instance.alpha)
+    assert document["k_star"] == expected.rank
+    assert document["top_items"] == expected.top_items.tolist()
+    np.testing.assert_allclose(document["utilities"], expected.utilities, rtol=0, atol=0)
+    assert document["social_welfare"] == pytest.approx(expected.social_welfare, rel=1e-15)
+    assert set(document["platform_utilities"]) == {
+        "predicted_engagement",
+        "realised_engagement",
+        "retained_variation",
+        "fit_error",
+    }
+    assert document["minority_welfare"] == 0.0  # suppression under the gap condition
+
+
+def test_evaluate_uses_reported_matrix_when_present(tmp_path, instance_file):
+    instance = load_instance(instance_file)
+    strategy = CollectiveStrategy([13], [45], 3.5)
+    reported = strategy.apply(instance.R_true)
+    path = tmp_path / "reported.npz"
+    np.savez(path, R_true=instance.R_true, R_reported=reported, alpha=instance.alpha)
+    result = invoke("game", "evaluate", path, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    expected = outcome(instance.R_true, reported, instance.alpha)
+    assert document["evaluated"] == "R_reported"
+    assert document["k_star"] == expected.rank
+    assert document["top_items"] == expected.top_items.tolist()
+    truthful = outcome(instance.R_true, None, instance.alpha)
+    assert document["versus_truthful"]["welfare_change"] == pytest.approx(
+        compare_outcomes(truthful, expected).welfare_change, abs=1e-12
+    )
+
+
+def test_window_json_matches_independent_evaluations(instance_file):
+    result = invoke("game", "window", instance_file, "--members", "13", "--targets", "45", "--x-max", 10, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["pareto_intervals"] and document["effective_intervals"]
+    instance = load_instance(instance_file)
+    truthful = outcome(instance.R_true, None, instance.alpha)
+    for lo, hi in document["pareto_intervals"]:
+        assert 0 <= lo < hi <= 10
+        x = 0.5 * (lo + hi)
+        after = outcome(instance.R_true, CollectiveStrategy([13], [45], x).apply(instance.R_true), instance.alpha)
+        assert compare_outcomes(truthful, after).is_pareto_effective
+    # just below the first Pareto interval nothing has changed yet
+    lo = document["pareto_intervals"][0][0]
+    before = outcome(instance.R_true, CollectiveStrategy([13], [45], 0.99 * lo).apply(instance.R_true), instance.alpha)
+    assert not compare_outcomes(truthful, before).is_pareto_effective
+
+
+def test_window_human_output_names_the_windows(instance_file):
+    result = invoke("game", "window", instance_file, "--members", "13", "--targets", "45")
+    assert result.exit_code == 0, result.output
+    assert "Pareto window:" in result.stdout
+    assert "effective window:" in result.stdout
+
+
+def test_search_json_finds_a_pareto_strategy(instance_file):
+    result = invoke("game", "search", instance_file, "--max-members", 3, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["found"] is True
+    assert document["members_worst_change"] >= 0
+    assert document["guaranteed_welfare_gain"] > 0
+    assert document["minority_welfare_after"] > document["minority_welfare_before"]
+    lo, hi = document["window"]
+    assert lo < document["strategy"]["uprating"] < hi
+
+
+def test_certify_json(instance_file, tmp_path):
+    instance = load_instance(instance_file)
+    R = np.array([[3.0, 1.0, 0.0], [1.0, 2.5, 0.2], [0.0, 0.3, 2.0]])
+    path = tmp_path / "small.npz"
+    np.savez(path, R_true=R, alpha=0.5)
+    result = invoke("game", "certify", path, "--n-trials", 5, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["radius"] > 0
+    assert document["smallest_change_found"] >= document["radius"]
+    assert 0 < document["tightness"] <= 1
+    # the truthful majority–minority outcome rests on ties among suppressed users: radius 0
+    result = invoke("game", "certify", instance_file, "--n-trials", 2, "--json")
+    assert json.loads(result.stdout)["radius"] == 0.0
+    assert instance.R_true.shape == (75, 50)
+
+
+def _assert_clean_error(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path, instance_file):
+    negative = tmp_path / "negative.npz"
+    np.savez(negative, R_true=np.array([[1.0, -1.0], [0.0, 1.0]]), alpha=0.5)
+    _assert_clean_error(invoke("game", "evaluate", negative, "--json"), "negative")
+
+    nan = tmp_path / "nan.npz"
+    np.savez(nan, R_true=np.array([[1.0, np.nan], [0.0, 1.0]]), alpha=0.5)
+    _assert_clean_error(invoke("game", "evaluate", nan), "NaN")
+
+    vector = tmp_path / "vector.npz"
+    np.savez(vector, R_true=np.ones(3), alpha=0.5)
+    _assert_clean_error(invoke("game", "evaluate", vector), "2-D")
+
+    mismatched = tmp_path / "mismatch.npz"
+    np.savez(mismatched, R_true=np.ones((2, 2)), R_reported=np.ones((3, 2)), alpha=0.5)
+    _assert_clean_error(invoke("game", "evaluate", mismatched), "shape")
+
+    negative_alpha = tmp_path / "alpha.npz"
+    np.savez(negative_alpha, R_true=np.ones((2, 2)), alpha=-1.0)
+    _assert_clean_error(invoke("game", "evaluate", negative_alpha), "alpha")
+
+    not_npz = tmp_path / "notes.npz"
+    not_npz.write_text("user,item,rating\n1,2,3\n")
+    _assert_clean_error(invoke("game", "evaluate", not_npz), "not a readable .npz")
+
+    no_truth = tmp_path / "empty.npz"
+    np.savez(no_truth, something=np.ones(2))
+    _assert_clean_error(invoke("game", "evaluate", no_truth), "R_true")
+
+    _assert_clean_error(invoke("game", "evaluate", tmp_path / "missing.npz"), "no such file")
+
+    _assert_clean_error(
+        invoke("game", "window", instance_file, "--members", "0,999", "--targets", "45"), "999", "members"
+    )
+    _assert_clean_error(invoke("game", "window", instance_file, "--members", "0", "--targets", "50"), "targets")
+    _assert_clean_error(invoke("game", "window", instance_file, "--members", "a,b", "--targets", "45"), "--members")
+    _assert_clean_error(invoke("game", "evaluate", instance_file, "--alpha", "-2"), "alpha")
+
+
+def test_generate_refuses_impossible_gap_without_writing(tmp_path):
+    path = tmp_path / "nogap.npz"
+    result = invoke("game", "generate", path, "--minority-scale", 5.0)
+    _assert_clean_error(result, "gap")
+    assert not path.exists()
+
+
+def test_usage_error_exits_2(instance_file):
+    result = invoke("game", "window", instance_file, "--targets", "45")  # --members missing
+    assert result.exit_code == 2
