@@ -54,21 +54,29 @@ def check_alpha(alpha, name: str = "alpha") -> float:
     return value
 
 
-def check_indices(indices, size: int, name: str, what: str) -> np.ndarray:
-    """Return sorted unique int indices in ``[0, size)``; raise naming ``name`` when one is out of range."""
-    array = np.atleast_1d(np.asarray(indices))
+def check_indices(indices, size: int | None, name: str, what: str) -> np.ndarray:
+    """Return sorted unique int64 indices, each in ``[0, size)`` (any >= 0 when ``size`` is None).
+
+    Whole-number floats are accepted; fractions, strings, duplicates and out-of-range values raise
+    InvalidParameterError naming ``name``.
+    """
+    try:
+        array = np.atleast_1d(np.asarray(indices))
+    except ValueError:
+        raise InvalidParameterError(f"{name} must be integer {what} indices; got {indices!r}") from None
     if array.size == 0:
         raise InvalidParameterError(f"{name} is empty; give at least one {what} index")
     if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
         array = array.astype(np.int64)
-    if array.dtype.kind not in "iu":
+    if array.dtype.kind not in "iu" or array.ndim != 1:
         raise InvalidParameterError(f"{name} must be integer {what} indices; got {indices!r}")
-    out_of_range = array[(array < 0) | (array >= size)]
+    out_of_range = array[(array < 0) | (array >= size)] if size is not None else array[array < 0]
     if out_of_range.size:
+        valid = f"0..{size - 1}" if size is not None else "integers >= 0"
         raise InvalidParameterError(
-            f"{name}: {what} index {int(out_of_range[0])} is out of range; valid {what} indices are 0..{size - 1}"
+            f"{name}: {what} index {int(out_of_range[0])} is out of range; valid {what} indices are {valid}"
         )
-    unique = np.unique(array.astype(np.int64))
+    unique, counts = np.unique(array.astype(np.int64), return_counts=True)
     if unique.size != array.size:
-        raise InvalidParameterError(f"{name} lists a {what} index more than once: {indices!r}")
+        raise InvalidParameterError(f"{name} lists {what} index {int(unique[counts > 1][0])} more than once")
     return unique

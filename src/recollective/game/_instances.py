@@ -173,8 +173,8 @@ def majority_minority(
             raise InvalidParameterError(f"{name} must be a finite number > 0; got {value!r}")
     if not np.isfinite(noise) or noise < 0:
         raise InvalidParameterError(f"noise must be a finite number >= 0; got {noise!r}")
-    if not 0 <= alpha_position < 1:
-        raise InvalidParameterError(f"alpha_position must lie in [0, 1); got {alpha_position!r}")
+    if not 0 < alpha_position < 1:  # 0 would put alpha exactly on s_1(R_min), where rounding decides k*
+        raise InvalidParameterError(f"alpha_position must lie in (0, 1); got {alpha_position!r}")
 
     gen = as_generator(rng)
     R_maj = _low_rank_block(gen, n_majority_users, n_majority_items, majority_rank, majority_scale, noise)
@@ -222,7 +222,10 @@ def load_instance(path: str | Path, alpha: float | None = None) -> GameInstance:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single .npy array, not an archive")
+        with loaded as data:
             arrays = {name: data[name] for name in data.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise DataError(

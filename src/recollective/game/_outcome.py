@@ -181,7 +181,7 @@ def outcome(
     (1, [0, 0, 0], 5.0)
     """
     R_true = check_preferences(R_true, "R_true")
-    R_revealed = R_true if R_revealed is None else check_revealed(R_revealed, R_true.shape, "R_reported")
+    R_revealed = R_true if R_revealed is None else check_revealed(R_revealed, R_true.shape, "R_revealed")
     rule = as_rank_rule(alpha)
     rank, s, R_hat = truncated_reconstruction(R_revealed, rule)
     return assemble_outcome(R_true, R_revealed, rank, s, R_hat, tie_rtol)

@@ -131,9 +131,13 @@ class RelativeThreshold(RankRule):
 
 @dataclass(frozen=True)
 class RetainedVariation(RankRule):
-    """Smallest k with TVR(k) = sum_{j<=k} s_j / sum_j s_j >= 1 - alpha (``alpha`` in [0, 1])."""
+    """Smallest k with TVR(k) = sum_{j<=k} s_j / sum_j s_j >= 1 - alpha (``alpha`` in [0, 1]).
+
+    ``rtol`` (default 1e-12) is the slack, relative to sum_j s_j, that absorbs rounding in the partial sums.
+    """
 
     alpha: float
+    rtol: float = 1e-12
     name = "tvr"
 
     def __post_init__(self):
@@ -155,7 +159,7 @@ class RetainedVariation(RankRule):
         if s.size == 0 or s.sum() <= 0:
             return 0
         f = self._slack(s)
-        return int(np.argmax(f >= -1e-12 * s.sum()))
+        return int(np.argmax(f >= -self.rtol * s.sum()))
 
     def rank_radius(self, singular_values, perturbation_rank=1):
         s = np.asarray(singular_values, dtype=np.float64)

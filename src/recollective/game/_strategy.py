@@ -34,11 +34,12 @@ class CollectiveStrategy:
     uprating: float | np.ndarray = field(default=1.0)
 
     def __post_init__(self):
-        members = np.unique(np.atleast_1d(np.asarray(self.members, dtype=np.int64)))
-        targets = np.unique(np.atleast_1d(np.asarray(self.targets, dtype=np.int64)))
-        if members.size == 0 or targets.size == 0:
-            raise InvalidParameterError("a collective strategy needs at least one member and one target")
-        values = np.asarray(self.uprating, dtype=np.float64)
+        members = check_indices(self.members, None, "members", "user")
+        targets = check_indices(self.targets, None, "targets", "item")
+        try:
+            values = np.asarray(self.uprating, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(f"uprating must be numeric (x >= 0); got {self.uprating!r}") from None
         if values.ndim not in (0, 2) or (values.ndim == 2 and values.shape != (members.size, targets.size)):
             raise InvalidParameterError(
                 f"uprating must be a scalar or a matrix of shape (n_members, n_targets) = "
@@ -73,3 +74,4 @@ class CollectiveStrategy:
     def as_dict(self) -> dict:
         values = self.uprating if isinstance(self.uprating, float) else self.uprating.tolist()
         return {"members": self.members.tolist(), "targets": self.targets.tolist(), "uprating": values}
+
