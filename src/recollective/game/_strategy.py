@@ -74,4 +74,3 @@ class CollectiveStrategy:
     def as_dict(self) -> dict:
         values = self.uprating if isinstance(self.uprating, float) else self.uprating.tolist()
         return {"members": self.members.tolist(), "targets": self.targets.tolist(), "uprating": values}
-
