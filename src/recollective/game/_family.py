@@ -8,6 +8,14 @@ The Gram matrix on the smaller side is quadratic in x,
 so each x costs one symmetric eigen-decomposition of a min(m, n)-square matrix (only its top eigenpairs)
 instead of a full SVD of the m x n matrix. Where the Gram's rounding error (about p eps s_1^2 / s) could decide
 k*, or for the TVR rule (which needs every singular value), the point is re-evaluated with a full SVD.
+
+When B has small numerical rank r (singular values above ``10 p eps s_1(B)``; block-diagonal low-rank worlds),
+there is an exact shortcut: with B = U S V^T (rank r), a = U alpha + |a_perp| a_hat and b = V beta + |b_perp| b_hat,
+
+    R~(x) = [U, a_hat] [[S + x alpha beta^T, x |b_perp| alpha], [x |a_perp| beta^T, x |a_perp| |b_perp|]] [V, b_hat]^T,
+
+so the singular values and vectors of R~(x) come from the SVD of an (r + 1) x (r + 1) core. The tail of B that
+is dropped is below LAPACK's own rounding of a full SVD.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ class RankOneFamily:
             self.h = self.base @ self.b
             self.u, self.count = self.a, float(self.targets.size)
         self.p = min(n_users, n_items)
+        self.core = self._low_rank_core()
         self.base_row_sq = np.einsum("ij,ij->i", self.base, self.base)
         # Perturbation between two x's: (dx) 1_C 1_T^T, spectral norm |dx| sqrt(|C||T|); member rows take
         # |dx| sqrt(|T|) of it.
@@ -83,6 +92,18 @@ class RankOneFamily:
         self.exact_only = isinstance(rule, RetainedVariation)
         self._n_top = 4
         self.n_evaluations = 0
+
+    def _low_rank_core(self):
+        """Bases and coefficients of the exact core (see the module docstring), or None when B is not low rank."""
+        U, s, Vt = np.linalg.svd(self.base, full_matrices=False)
+        floor = 10 * self.p * np.finfo(float).eps * (s[0] if s.size else 0.0)
+        r = int(np.count_nonzero(s > floor))
+        if r + 1 > self.p // 2:
+            return None
+        U, s, V = U[:, :r], s[:r], Vt[:r].T
+        left, a_coef = _extend_basis(U, self.a)
+        right, b_coef = _extend_basis(V, self.b)
+        return left, right, s, a_coef, b_coef
 
     def revealed(self, x: float) -> np.ndarray:
         R = self.base.copy()
@@ -104,17 +125,19 @@ class RankOneFamily:
                 return s, vec[:, ::-1], rank
             self._n_top = min(self.p, 2 * q)
 
-    def evaluate(self, x: float) -> FamilyPoint:
-        """Outcome at ``x`` with its certified radius in units of x."""
+    def evaluate(self, x: float, certify: bool = True) -> FamilyPoint:
+        """Outcome at ``x`` with its certified radius in units of x (0 when ``certify`` is False)."""
         self.n_evaluations += 1
         fixed_full = isinstance(self.rule, FixedRank) and self.rule.k >= self.p
         if self.exact_only or fixed_full:
-            return self._evaluate_exact(x)
+            return self._evaluate_exact(x, certify)
+        if self.core is not None:
+            return self._evaluate_core(x, certify)
         s, vec, rank = self._top_eigen(x)
         boundary = [v for v in (s[rank - 1] if rank else 0.0, s[rank] if rank < s.size else 0.0) if v > 0]
         gram_error = 10 * self.p * np.finfo(float).eps * s[0] ** 2 / min(boundary, default=max(s[0], 1e-300))
         if not isinstance(self.rule, FixedRank) and self.rule.rank_radius(s, 1) <= gram_error:
-            return self._evaluate_exact(x)
+            return self._evaluate_exact(x, certify)
         basis = vec[:, :rank]
         if self.right:  # R^ = R~ V V^T with R~ V = B V + x a (b^T V)
             projected = self.base @ basis + x * np.outer(self.a, self.b @ basis)
@@ -122,15 +145,30 @@ class RankOneFamily:
         else:  # R^ = U U^T R~ with U^T R~ = U^T B + x (U^T a) b^T
             projected = basis.T @ self.base + x * np.outer(basis.T @ self.a, self.b)
             R_hat = basis @ projected
-        return self._point(x, s, rank, R_hat)
+        return self._point(x, s, rank, R_hat, certify)
 
-    def _evaluate_exact(self, x: float) -> FamilyPoint:
+    def _evaluate_core(self, x: float, certify: bool) -> FamilyPoint:
+        left, right, s_base, a_coef, b_coef = self.core
+        core = np.zeros((left.shape[1], right.shape[1]))
+        r = s_base.size
+        core[:r, :r] = np.diag(s_base)
+        core += x * np.outer(a_coef, b_coef)
+        U_c, s_c, Vt_c = np.linalg.svd(core)
+        s = np.zeros(self.p)
+        s[: s_c.size] = s_c[: self.p]
+        rank = self.rule.rank(s)
+        R_hat = ((left @ U_c[:, :rank]) * s_c[:rank]) @ (right @ Vt_c[:rank].T).T
+        return self._point(x, s, rank, R_hat, certify)
+
+    def _evaluate_exact(self, x: float, certify: bool) -> FamilyPoint:
         rank, s, R_hat = truncated_reconstruction(self.revealed(x), self.rule)
-        return self._point(x, s, rank, R_hat)
+        return self._point(x, s, rank, R_hat, certify)
 
-    def _point(self, x, s, rank, R_hat) -> FamilyPoint:
+    def _point(self, x, s, rank, R_hat, certify) -> FamilyPoint:
         top = top_items(R_hat, self.tie_rtol)
         utilities = self.R_true[np.arange(top.size), top]
+        if not certify:
+            return FamilyPoint(float(x), int(rank), top, utilities, 0.0)
         # ||R~(x)[u]||^2 = ||B[u]||^2 + x^2 |T| on member rows
         row_norms = np.sqrt(self.base_row_sq + (x * x * self.targets.size) * self.a)
         certificate = certified_radius(
@@ -146,3 +184,13 @@ class RankOneFamily:
             margins=user_margins(R_hat, top, self.R_true),
         )
         return FamilyPoint(float(x), int(rank), top, utilities, certificate.radius / self.spectral_per_x)
+
+
+def _extend_basis(basis: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[basis, unit residual of ``vector``] and the coefficients of ``vector`` in it (residual dropped if ~0)."""
+    coef = basis.T @ vector
+    residual = vector - basis @ coef
+    norm = float(np.linalg.norm(residual))
+    if norm <= 1e-12 * max(1.0, float(np.linalg.norm(vector))):
+        return basis, coef
+    return np.column_stack([basis, residual / norm]), np.append(coef, norm)

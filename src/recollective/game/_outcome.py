@@ -97,14 +97,21 @@ def top_items(R_hat: np.ndarray, tie_rtol: float = DEFAULT_TIE_RTOL) -> np.ndarr
     Returns an int64 ndarray of shape (n_users,).
     """
     R_hat = np.asarray(R_hat, dtype=np.float64)
-    tol = tie_rtol * max(1.0, float(np.abs(R_hat).max(initial=0.0)))
-    row_max = R_hat.max(axis=1)
+    top = np.argmax(R_hat, axis=1)
+    if R_hat.shape[1] == 1:
+        return top.astype(np.int64)
+    row_max = R_hat[np.arange(R_hat.shape[0]), top]
+    tol = tie_rtol * max(1.0, float(np.abs(row_max).max(initial=0.0)), -float(R_hat.min(initial=0.0)))
     tied = R_hat >= (row_max - tol)[:, None]
-    col_l1 = np.abs(R_hat).sum(axis=0)
-    l1_tol = tie_rtol * max(1.0, float(col_l1.max(initial=0.0)))
-    best_l1 = np.where(tied, col_l1[None, :], -np.inf).max(axis=1)
-    winners = tied & (col_l1[None, :] >= (best_l1 - l1_tol)[:, None])
-    return np.argmax(winners, axis=1).astype(np.int64)  # first True = lowest index
+    rows = np.flatnonzero(np.count_nonzero(tied, axis=1) > 1)
+    if rows.size:  # only rows with a tie need the column-norm rule
+        col_l1 = np.abs(R_hat).sum(axis=0)
+        l1_tol = tie_rtol * max(1.0, float(col_l1.max(initial=0.0)))
+        tied = tied[rows]
+        best_l1 = np.where(tied, col_l1[None, :], -np.inf).max(axis=1)
+        winners = tied & (col_l1[None, :] >= (best_l1 - l1_tol)[:, None])
+        top[rows] = np.argmax(winners, axis=1)  # first True = lowest index
+    return top.astype(np.int64)
 
 
 def truncated_reconstruction(R: np.ndarray, rule: RankRule) -> tuple[int, np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_alpha, check_indices, check_preferences
@@ -104,6 +105,8 @@ class WindowResult:
 
     def piece_at(self, x: float) -> WindowPiece:
         """The piece containing ``x`` (at a breakpoint, the piece to its right)."""
+        if not 0 <= x <= self.x_max:
+            raise InvalidParameterError(f"x = {x!r} lies outside the examined range [0, {self.x_max:g}]")
         for piece in self.pieces:
             if x < piece.hi:
                 return piece
@@ -191,8 +194,28 @@ def effective_window(
 
     family = RankOneFamily(R_true, members, targets, rule, tie_rtol)
     x_scale = float(R_true.max()) if R_true.max() > 0 else 1.0
+    # Each evaluation works on small matrices, where a multi-threaded BLAS only adds overhead.
+    with threadpool_limits(limits=1, user_api="blas"):
+        points, uncertified, tolerance = _refine(family, x_max, int(n_initial), min_cell, rtol, x_scale)
+    pieces = _pieces(points, baseline, members, x_max)
+    return WindowResult(
+        members=members,
+        targets=targets,
+        x_max=x_max,
+        baseline=baseline,
+        pieces=tuple(pieces),
+        effective_intervals=_merge(pieces, "is_effective"),
+        pareto_intervals=_merge(pieces, "is_pareto_effective"),
+        tolerance=tolerance,
+        uncertified=sorted(uncertified),
+        n_evaluations=family.n_evaluations,
+    )
+
+
+def _refine(family: RankOneFamily, x_max, n_initial, min_cell, rtol, x_scale):
+    """Certified refinement (module docstring): the evaluated points, the uncertified cells, the tolerance."""
     points: dict[float, FamilyPoint] = {}
-    for x in np.linspace(0.0, x_max, int(n_initial)):
+    for x in np.linspace(0.0, x_max, n_initial):
         points[float(x)] = family.evaluate(float(x))
     xs = sorted(points)
     stack = list(itertools.pairwise(xs))
@@ -202,7 +225,8 @@ def effective_window(
         a, b = stack.pop()
         pa, pb = points[a], points[b]
         width = b - a
-        if pa.same_outcome(pb):
+        same = pa.same_outcome(pb)
+        if same:
             if pa.radius_x + pb.radius_x > width:
                 continue
             if width <= min_cell:
@@ -216,9 +240,17 @@ def effective_window(
         mid = 0.5 * (a + b)
         if mid <= a or mid >= b:  # floating-point floor
             continue
-        points[mid] = family.evaluate(mid)
+        # A radius only helps a cell that could still be certified before reaching min_cell; where the ends'
+        # radii are far below the cell width the halves will not be certified either (saves the margin pass).
+        hopeful = same and width / 2 > min_cell and pa.radius_x + pb.radius_x >= width / 16
+        points[mid] = family.evaluate(mid, certify=hopeful)
         stack.extend([(a, mid), (mid, b)])
 
+    return points, uncertified, tolerance
+
+
+def _pieces(points: dict[float, FamilyPoint], baseline: Outcome, members: np.ndarray, x_max: float):
+    """Group consecutive points with the same outcome into pieces; boundaries at bracket midpoints."""
     xs = sorted(points)
     groups: list[list[float]] = [[xs[0]]]
     for x in xs[1:]:
@@ -249,15 +281,4 @@ def effective_window(
                 is_pareto_effective=comparison.is_pareto_effective,
             )
         )
-    return WindowResult(
-        members=members,
-        targets=targets,
-        x_max=x_max,
-        baseline=baseline,
-        pieces=tuple(pieces),
-        effective_intervals=_merge(pieces, "is_effective"),
-        pareto_intervals=_merge(pieces, "is_pareto_effective"),
-        tolerance=tolerance,
-        uncertified=sorted(uncertified),
-        n_evaluations=family.n_evaluations,
-    )
+    return pieces
