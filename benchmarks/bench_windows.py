@@ -76,6 +76,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--window-repeats", type=int, default=None, help="repeats of effective_window, median (default 3; 1 quick)"
     )
     parser.add_argument("--seed", type=int, default=1, help="instance seed (default 1)")
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        help="noise inside the blocks (default 0: exactly low-rank blocks, the exact-core path; > 0 makes the "
+        "blocks full rank and exercises the Gram path)",
+    )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N cProfile rows")
     args = parser.parse_args(argv)
     if args.grid is None:
@@ -131,8 +138,8 @@ def code_version() -> dict:
     return version
 
 
-def build_instance(seed: int, n_members: int):
-    instance = majority_minority(1800, 200, 450, 50, majority_rank=5, minority_scale=0.15, rng=seed)
+def build_instance(seed: int, n_members: int, noise: float = 0.0):
+    instance = majority_minority(1800, 200, 450, 50, majority_rank=5, minority_scale=0.15, noise=noise, rng=seed)
     gap = singular_value_gap(instance.R_true, instance.user_group, instance.item_group, instance.alpha, 5)
     if not gap.holds:
         raise SystemExit(f"the singular-value gap does not hold: {gap}")
@@ -245,7 +252,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     host = machine()  # before the run: the load average then is other processes' load
     version = code_version()  # at start: the sources this process has imported
-    instance, gap, members, targets = build_instance(args.seed, args.members)
+    instance, gap, members, targets = build_instance(args.seed, args.members, args.noise)
     R_true, alpha, x_max = instance.R_true, instance.alpha, args.x_max
     strategy = CollectiveStrategy(members, targets, 0.0)
     xs = np.linspace(0.0, x_max, args.grid)
@@ -293,6 +300,7 @@ def main(argv=None) -> int:
         "instance": {
             "shape": list(R_true.shape),
             "seed": args.seed,
+            "noise": args.noise,
             "alpha": alpha,
             "gap": gap.as_dict(),
             "members": members.tolist(),
