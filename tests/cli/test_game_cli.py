@@ -189,3 +189,20 @@ def test_generate_refuses_impossible_gap_without_writing(tmp_path):
 def test_usage_error_exits_2(instance_file):
     result = invoke("game", "window", instance_file, "--targets", "45")  # --members missing
     assert result.exit_code == 2
+
+
+def test_generate_with_a_strategy_stores_the_reports(tmp_path):
+    path = tmp_path / "reported.npz"
+    result = invoke("game", "generate", path, "--members", "13", "--targets", "45", "--uprating", 3.6, "--json")
+    assert result.exit_code == 0, result.output
+    instance = load_instance(path)
+    expected = instance.R_true.copy()
+    expected[13, 45] = 3.6
+    np.testing.assert_array_equal(instance.R_reported, expected)
+    document = json.loads(invoke("game", "evaluate", path, "--json").stdout)
+    assert document["evaluated"] == "R_reported"
+    assert document["versus_truthful"]["is_pareto_effective"] is True  # inside the window [3.157, 3.930]
+
+    incomplete = tmp_path / "incomplete.npz"
+    _assert_clean_error(invoke("game", "generate", incomplete, "--members", "13"), "go together")
+    assert not incomplete.exists()

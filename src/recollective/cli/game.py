@@ -86,13 +86,21 @@ def generate(
     noise: float = typer.Option(0.0, help="Noise standard deviation, relative to each block's scale."),
     alpha: float | None = typer.Option(None, help="Learner threshold (default: just above s_1(R_min))."),
     seed: int = typer.Option(0, help="Random seed."),
+    members: str | None = typer.Option(None, "--members", help="Also store R_reported: these users uprate..."),
+    targets: str | None = typer.Option(None, "--targets", help="...these target items..."),
+    uprating: float | None = typer.Option(None, "--uprating", help="...by this value x."),
     json_out: JsonOpt = False,
 ) -> None:
-    """Generate a majority–minority instance and save it as .npz."""
-    from recollective.game import majority_minority, save_instance, singular_value_gap
+    """Generate a majority–minority instance and save it as .npz (with R_reported when a strategy is given)."""
+    from dataclasses import replace
+
+    from recollective.game import CollectiveStrategy, majority_minority, save_instance, singular_value_gap
 
     if out.suffix != ".npz":
         raise InvalidParameterError(f"the output file must end in .npz; got {str(out)!r}")
+    strategy_options = (members, targets, uprating)
+    if any(v is not None for v in strategy_options) and any(v is None for v in strategy_options):
+        raise InvalidParameterError("--members, --targets and --uprating go together: give all three or none")
     instance = majority_minority(
         majority_users,
         minority_users,
@@ -107,6 +115,12 @@ def generate(
         rng=seed,
     )
     gap = singular_value_gap(instance.R_true, instance.user_group, instance.item_group, instance.alpha, majority_rank)
+    strategy = None
+    if members is not None:
+        strategy = CollectiveStrategy(
+            parse_index_list(members, "--members"), parse_index_list(targets, "--targets"), uprating
+        )
+        instance = replace(instance, R_reported=strategy.apply(instance.R_true))
     save_instance(instance, out)
     document = {
         "path": str(out),
@@ -116,6 +130,7 @@ def generate(
         "gap": gap.as_dict(),
         "minority_users": instance.minority_users.tolist(),
         "minority_items": instance.minority_items.tolist(),
+        "strategy": strategy.as_dict() if strategy is not None else None,
     }
     if json_out:
         emit_json(document)
@@ -129,6 +144,11 @@ def generate(
         f"minority users {instance.minority_users[0]}..{instance.minority_users[-1]}, "
         f"minority items {instance.minority_items[0]}..{instance.minority_items[-1]}"
     )
+    if strategy is not None:
+        console.print(
+            f"R_reported: users {_short(strategy.members)} report {_fmt(strategy.uprating)} on items "
+            f"{_short(strategy.targets)}"
+        )
 
 
 @game_app.command("evaluate")

@@ -16,7 +16,7 @@ Definitions (MISSION.md, "The one-shot game"; a reconstruction of Fedorova, Kitc
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -37,13 +37,8 @@ class PlatformUtilities:
     retained_variation: float
     fit_error: float
 
-    def as_dict(self) -> dict[str, float]:
-        return {
-            "predicted_engagement": self.predicted_engagement,
-            "realised_engagement": self.realised_engagement,
-            "retained_variation": self.retained_variation,
-            "fit_error": self.fit_error,
-        }
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True, eq=False)

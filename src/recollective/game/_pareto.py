@@ -8,7 +8,7 @@ comparison is exact (no tolerance); welfare differences are summed exactly with 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -45,15 +45,7 @@ class ParetoComparison:
     is_pareto_effective: bool
 
     def as_dict(self) -> dict:
-        return {
-            "welfare_change": self.welfare_change,
-            "n_better": self.n_better,
-            "n_unchanged": self.n_unchanged,
-            "n_worse": self.n_worse,
-            "worst_change": self.worst_change,
-            "is_effective": self.is_effective,
-            "is_pareto_effective": self.is_pareto_effective,
-        }
+        return asdict(self)
 
 
 def compare_utilities(before: np.ndarray, after: np.ndarray) -> ParetoComparison:

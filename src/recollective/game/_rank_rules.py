@@ -103,10 +103,7 @@ class RelativeThreshold(RankRule):
     name = "relative"
 
     def __post_init__(self):
-        value = check_alpha(self.alpha)
-        if value > 1:
-            raise InvalidParameterError(f"relative alpha must lie in [0, 1]; got {self.alpha!r}")
-        object.__setattr__(self, "alpha", value)
+        object.__setattr__(self, "alpha", _fraction(self.alpha, "relative"))
 
     @property
     def parameter(self) -> float:
@@ -141,10 +138,7 @@ class RetainedVariation(RankRule):
     name = "tvr"
 
     def __post_init__(self):
-        value = check_alpha(self.alpha)
-        if value > 1:
-            raise InvalidParameterError(f"tvr alpha must lie in [0, 1]; got {self.alpha!r}")
-        object.__setattr__(self, "alpha", value)
+        object.__setattr__(self, "alpha", _fraction(self.alpha, "tvr"))
 
     @property
     def parameter(self) -> float:
@@ -174,6 +168,13 @@ class RetainedVariation(RankRule):
         keep = max(f[k], 0.0) / lipschitz(k) if lipschitz(k) > 0 else math.inf
         drop = -f[k - 1] / lipschitz(k - 1) if k > 0 and lipschitz(k - 1) > 0 else math.inf
         return float(min(keep, drop))
+
+
+def _fraction(alpha, rule: str) -> float:
+    value = check_alpha(alpha)
+    if value > 1:
+        raise InvalidParameterError(f"{rule} alpha must lie in [0, 1]; got {alpha!r}")
+    return value
 
 
 _RULES = {"absolute": AbsoluteThreshold, "fixed": FixedRank, "relative": RelativeThreshold, "tvr": RetainedVariation}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recollective.errors import InvalidParameterError
+from recollective.game._checks import check_alpha
 
 if TYPE_CHECKING:
     from recollective.game import Outcome, WindowResult
@@ -310,12 +311,7 @@ def plot_spectrum(
             f"truthful and strategic outcomes must come from the same game: {s_true.size} and {s_strat.size} "
             "singular values"
         )
-    try:
-        alpha = float(alpha)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"alpha must be a number >= 0; got {alpha!r}") from None
-    if not math.isfinite(alpha) or alpha < 0:
-        raise InvalidParameterError(f"alpha must be a finite number >= 0; got {alpha!r}")
+    alpha = check_alpha(alpha)
     if n_values is not None and (
         isinstance(n_values, bool) or not isinstance(n_values, int | np.integer) or n_values < 1
     ):
