@@ -11,12 +11,14 @@ import typer
 from rich.table import Table
 
 from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list
+from recollective.cli.game_online import online
 from recollective.errors import InvalidParameterError
 
 game_app = typer.Typer(
     help="The one-shot game: an alpha-tolerant truncated-SVD learner facing a collective.",
     no_args_is_help=True,
 )
+game_app.command("online")(online)
 
 
 class RuleName(StrEnum):
