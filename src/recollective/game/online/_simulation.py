@@ -184,8 +184,11 @@ def simulate(
     ranks = np.full(config.rounds, -1, dtype=np.int64)
     completion: Completion | None = None
 
+    def noisy(values):
+        return values + config.noise * noise_rng.standard_normal(values.shape) if config.noise else values
+
     def observe(rows, cols):
-        observations.add(rows, cols, revealed[rows, cols] + config.noise * noise_rng.standard_normal(rows.size))
+        observations.add(rows, cols, noisy(revealed[rows, cols]))
 
     def fit():
         values, mask = observations.means()
@@ -207,8 +210,7 @@ def simulate(
                 served = R_true[users, shown]
             else:
                 mask = explore_rng.random(R_true.shape) < config.observe_prob
-                noisy = revealed + config.noise * noise_rng.standard_normal(R_true.shape)
-                observations.add_mask(mask, noisy)
+                observations.add_mask(mask, noisy(revealed))
                 shown_count = mask.sum(axis=1)
                 served = np.divide(
                     np.where(mask, R_true, 0.0).sum(axis=1),
