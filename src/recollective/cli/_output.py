@@ -17,7 +17,15 @@ from rich.console import Console
 
 from recollective.errors import RecollectiveError
 
-__all__ = ["console", "emit_json", "err_console", "handles_errors", "parse_index_list", "to_jsonable"]
+__all__ = [
+    "console",
+    "emit_json",
+    "err_console",
+    "handles_errors",
+    "parse_index_list",
+    "short_indices",
+    "to_jsonable",
+]
 
 # Wide enough for the window table when stdout is a file or a pipe (Rich would assume 80 columns).
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -86,3 +94,15 @@ def parse_index_list(text: str, option: str) -> list[int]:
     if not indices:
         raise InvalidParameterError(f"{option} is empty; give comma-separated integer indices such as 0,1,2")
     return indices
+
+
+def short_indices(indices) -> str:
+    """Indices for a human: all of them when few, a range when contiguous, else the first few and a count."""
+    values = [int(i) for i in indices]
+    if not values:
+        return "none"
+    if len(values) <= 8:
+        return ",".join(map(str, values))
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}..{values[-1]} ({len(values)} indices)"
+    return ",".join(map(str, values[:6])) + f",... ({len(values)} indices)"

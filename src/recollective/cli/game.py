@@ -6,11 +6,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list
+from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, short_indices
+from recollective.cli.game_incentives import incentives
 from recollective.cli.game_online import online
 from recollective.errors import InvalidParameterError
 
@@ -19,6 +19,7 @@ game_app = typer.Typer(
     no_args_is_help=True,
 )
 game_app.command("online")(online)
+game_app.command("incentives")(incentives)
 
 
 class RuleName(StrEnum):
@@ -148,8 +149,8 @@ def generate(
     )
     if strategy is not None:
         console.print(
-            f"R_reported: users {_short(strategy.members)} report {_fmt(strategy.uprating)} on items "
-            f"{_short(strategy.targets)}"
+            f"R_reported: users {short_indices(strategy.members)} report {_fmt(strategy.uprating)} on items "
+            f"{short_indices(strategy.targets)}"
         )
 
 
@@ -251,7 +252,8 @@ def window(
         emit_json(document)
         return
     console.print(
-        f"collective {_short(result.members)} uprating target(s) {_short(result.targets)}, x in [0, {_fmt(x_max)}]"
+        f"collective {short_indices(result.members)} uprating target(s) {short_indices(result.targets)}, "
+        f"x in [0, {_fmt(x_max)}]"
     )
     console.print(f"truthful: k* = {result.baseline.rank}, social welfare = {_fmt(result.baseline.social_welfare)}")
     console.print(f"Pareto window:    {_intervals_text(result.pareto_intervals)}")
@@ -277,11 +279,6 @@ def window(
     )
     for path in document.get("plots", []):
         console.print(f"plot: {path}")
-
-
-def _short(indices: np.ndarray) -> str:
-    values = [int(i) for i in indices]
-    return ",".join(map(str, values)) if len(values) <= 8 else f"{values[0]}..{values[-1]} ({len(values)} users)"
 
 
 def _plots(instance, result, learner, directory: Path) -> list[Path]:
@@ -361,8 +358,8 @@ def _print_search(result) -> None:
     strategy = result.strategy
     lo, hi = result.alphas
     console.print(
-        f"robust strategy: {strategy.n_members} member(s) {_short(strategy.members)} report x = "
-        f"{_fmt(strategy.uprating)} on target {_short(strategy.targets)}"
+        f"robust strategy: {strategy.n_members} member(s) {short_indices(strategy.members)} report x = "
+        f"{_fmt(strategy.uprating)} on target {short_indices(strategy.targets)}"
     )
     console.print(
         f"common Pareto window [{_fmt(result.window[0])}, {_fmt(result.window[1])}], margin {_fmt(result.margin)}; "
