@@ -11,6 +11,7 @@ import typer
 from recollective import __version__
 from recollective.cli.demo import demo
 from recollective.cli.game import game_app
+from recollective.cli.survey import survey_app
 
 app = typer.Typer(
     name="recollective",
@@ -20,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(game_app, name="game")
+app.add_typer(survey_app, name="survey")
 app.command("demo")(demo)
 
 
