@@ -108,6 +108,9 @@ def test_rank_and_predictions_start_after_exploration(instance):
     run = simulate(instance.R_true, instance.alpha, config, seed=0)
     assert (run.rank[:3] == -1).all() and (run.rank[3:] >= 0).all()
     assert np.isnan(run.predicted_engagement[:3]).all() and np.isfinite(run.predicted_engagement[3:]).all()
+    for series in (run.retained_variation_per_round, run.fit_error_per_round):
+        assert np.isnan(series[:3]).all() and np.isfinite(series[3:]).all()
+    assert ((run.retained_variation_per_round[3:] > 0) & (run.retained_variation_per_round[3:] <= 1)).all()
     assert (run.regret >= -1e-12).all()
 
 

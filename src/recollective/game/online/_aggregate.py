@@ -14,7 +14,15 @@ from recollective.game.online._simulation import OnlineRun, simulate
 
 __all__ = ["OnlineSummary", "SeriesSummary", "run_online", "summarise"]
 
-SERIES = ("welfare", "minority_welfare", "members_welfare", "regret", "predicted_engagement")
+SERIES = (
+    "welfare",
+    "minority_welfare",
+    "members_welfare",
+    "regret",
+    "predicted_engagement",
+    "retained_variation_per_round",
+    "fit_error_per_round",
+)
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,6 +44,9 @@ class OnlineRun:
         The learner's rank in each round (-1 before the first completion).
     predicted_engagement : ndarray of float
         sum_u R^[u, item taken] (NaN before the first completion).
+    retained_variation, fit_error : ndarray of float
+        The current model's platform utilities: TVR(k) of the spectrum its rank was read from, and
+        ||P_obs(Y - R^)||_F on the pairs observed when it was fitted (NaN before the first completion).
     final_top_items : ndarray of shape (n_users,)
         top(u) of the last completion, with the one-shot tie-break.
     completion_error : float
@@ -61,6 +64,8 @@ class OnlineRun:
     regret: np.ndarray
     rank: np.ndarray
     predicted_engagement: np.ndarray
+    retained_variation_per_round: np.ndarray
+    fit_error_per_round: np.ndarray
     final_top_items: np.ndarray
     final_utilities: np.ndarray
     final_rank: int
@@ -79,6 +84,8 @@ class OnlineRun:
             "regret_per_round": self.regret.tolist(),
             "rank_per_round": self.rank.tolist(),
             "predicted_engagement_per_round": self.predicted_engagement.tolist(),
+            "retained_variation_per_round": self.retained_variation_per_round.tolist(),
+            "fit_error_per_round": self.fit_error_per_round.tolist(),
             "final_top_items": self.final_top_items.tolist(),
             "final_rank": self.final_rank,
             "final_social_welfare": float(self.final_utilities.sum()),
@@ -180,7 +187,8 @@ def simulate(
     observations = _Observations(R_true.shape)
     best = R_true.max(axis=1)
     users = np.arange(n_users)
-    series = {name: np.zeros(config.rounds) for name in ("welfare", "minority", "members", "regret", "predicted")}
+    names = ("welfare", "minority", "members", "regret", "predicted", "retained", "fit")
+    series = {name: np.full(config.rounds, np.nan) for name in names}
     ranks = np.full(config.rounds, -1, dtype=np.int64)
     completion: Completion | None = None
 
@@ -192,7 +200,7 @@ def simulate(
 
     def fit():
         values, mask = observations.means()
-        return complete(
+        completion = complete(
             config.estimator,
             values,
             mask,
@@ -201,6 +209,7 @@ def simulate(
             softimpute_shrinkage=config.softimpute_shrinkage,
             als_reg=config.als_reg,
         )
+        return completion, _platform(completion, values, mask)
 
     for t in range(config.rounds):
         if t < config.explore_rounds:
@@ -218,15 +227,15 @@ def simulate(
                     out=np.zeros(n_users),
                     where=shown_count > 0,
                 )
-            series["predicted"][t] = np.nan
         else:
             since = t - config.explore_rounds
             if completion is None or (config.refit_every and since > 0 and since % config.refit_every == 0):
-                completion = fit()
+                completion, platform = fit()
             taken = _serve(completion.R_hat, R_true, config, greedy_rng, tie_rtol)
             observe(users, taken)
             served = R_true[users, taken]
             series["predicted"][t] = float(completion.R_hat[users, taken].sum())
+            series["retained"][t], series["fit"][t] = platform
             ranks[t] = completion.rank
         if participants.size and collective.budget:
             sought = targets[collective_rng.integers(targets.size, size=(participants.size, collective.budget))]
@@ -237,10 +246,9 @@ def simulate(
         series["regret"][t] = (best - served).sum()
 
     if completion is None or config.refit_every:
-        completion = fit()  # the final model: after the last round's feedback
+        completion, platform = fit()  # the final model: after the last round's feedback
     values, mask = observations.means()
     final_top = top_items(completion.R_hat, tie_rtol)
-    total = float(completion.singular_values.sum())
     norm_true = float(np.linalg.norm(R_true))
     return OnlineRun(
         seed=int(seed),
@@ -250,15 +258,24 @@ def simulate(
         regret=series["regret"],
         rank=ranks,
         predicted_engagement=series["predicted"],
+        retained_variation_per_round=series["retained"],
+        fit_error_per_round=series["fit"],
         final_top_items=final_top,
         final_utilities=R_true[users, final_top],
         final_rank=int(completion.rank),
         completion_error=float(np.linalg.norm(completion.R_hat - R_true)) / norm_true if norm_true else 0.0,
-        retained_variation=float(completion.singular_values[: completion.rank].sum()) / total if total else 1.0,
-        observed_fit_error=float(np.linalg.norm(np.where(mask, values - completion.R_hat, 0.0))),
+        retained_variation=platform[0],
+        observed_fit_error=platform[1],
         observed_fraction=float(mask.mean()),
         participants=participants,
     )
+
+
+def _platform(completion: Completion, values: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """(retained variation, fit error on the observed pairs) of a completion."""
+    total = float(completion.singular_values.sum())
+    retained = float(completion.singular_values[: completion.rank].sum()) / total if total else 1.0
+    return retained, float(np.linalg.norm(np.where(mask, values - completion.R_hat, 0.0)))
 
 
 def _serve(R_hat, R_true, config: OnlineConfig, rng, tie_rtol) -> np.ndarray:
