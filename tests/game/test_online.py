@@ -149,3 +149,30 @@ def test_bad_inputs(instance):
         simulate(instance.R_true, 1.0, config, R_reported=np.ones((2, 2)))
     with pytest.raises(InvalidParameterError, match="seed"):
         simulate(instance.R_true, 1.0, config, seed=-1)
+
+
+def test_seeking_with_noise_keeps_common_random_numbers(instance):
+    # A member who seeks the target but reports its true value changes nothing the learner sees on other pairs.
+    # (With the seeking noise drawn from the shared stream, every later draw shifted and about a third of the
+    # users' final recommendations changed.)
+    truth = float(instance.R_true[13, 45])
+    seeker = CollectiveInLoop(members=[13], targets=[45], uprating=truth, budget=1)
+    config = OnlineConfig(rounds=110, explore_rounds=100, noise=0.1)
+    for seed in range(3):
+        plain = simulate(instance.R_true, instance.alpha, config, seed=seed)
+        seeking = simulate(instance.R_true, instance.alpha, config, collective=seeker, seed=seed)
+        np.testing.assert_array_equal(plain.final_top_items, seeking.final_top_items)
+        np.testing.assert_array_equal(plain.welfare, seeking.welfare)
+
+
+def test_user_group_is_validated(instance):
+    config = OnlineConfig(rounds=2, explore_rounds=1)
+    for labels in ([1, 1, 0], np.full(instance.R_true.shape[0], 2)):
+        with pytest.raises(InvalidParameterError, match="user_group must hold 75 labels"):
+            simulate(instance.R_true, 1.0, config, user_group=labels)
+
+
+def test_als_rank_is_capped(instance):
+    config = OnlineConfig(rounds=3, explore_rounds=3, noise=0.3, estimator="als", als_max_rank=5)
+    run = simulate(instance.R_true, 0.5, config, seed=0)
+    assert run.final_rank == 5

@@ -32,6 +32,7 @@ class OnlineConfig(BaseModel):
     epsilon: float = Field(0.0, ge=0, le=1, description="Chance that an exploitation round serves a random item.")
     softimpute_shrinkage: float | None = Field(None, ge=0, description="SoftImpute threshold (default alpha * p).")
     als_reg: float = Field(0.1, gt=0, description="Ridge penalty of ALS.")
+    als_max_rank: int = Field(64, ge=1, description="Cap on the ALS rank (cost grows with its square and cube).")
 
     @model_validator(mode="after")
     def _explore_within_rounds(self):

@@ -101,12 +101,18 @@ def als(
     *,
     reg: float = 0.1,
     n_iter: int = 15,
+    max_rank: int = 64,
 ) -> Completion:
-    """Alternating ridge least squares at the USVT rank, started from the USVT factors."""
+    """Alternating ridge least squares at the USVT rank (at most ``max_rank``), started from the USVT factors.
+
+    Each sweep costs O(n_users n_items rank^2) time and O((n_users + n_items) rank^2) memory, so the rank is
+    capped: with little exploration the rescaled matrix has hundreds of singular values above alpha (noise), where
+    ALS would take minutes and gigabytes per completion.
+    """
     fraction = _observed_fraction(mask)
     observed = np.where(mask, values, 0.0)
     U, s, Vt = np.linalg.svd(observed / fraction, full_matrices=False)
-    rank = rule.rank(s)
+    rank = min(rule.rank(s), int(max_rank))
     if rank == 0:
         return Completion(np.zeros(values.shape), 0, s, fraction)
     users = U[:, :rank] * np.sqrt(s[:rank])
@@ -137,6 +143,7 @@ def complete(
     *,
     softimpute_shrinkage: float | None = None,
     als_reg: float = 0.1,
+    als_max_rank: int = 64,
 ) -> Completion:
     """Dispatch to one of :data:`ESTIMATORS`."""
     if estimator == "usvt":
@@ -145,5 +152,5 @@ def complete(
         shrinkage = alpha * _observed_fraction(mask) if softimpute_shrinkage is None else softimpute_shrinkage
         return soft_impute(values, mask, shrinkage)
     if estimator == "als":
-        return als(values, mask, rule, reg=als_reg)
+        return als(values, mask, rule, reg=als_reg, max_rank=als_max_rank)
     raise InvalidParameterError(f"unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")

@@ -11,9 +11,10 @@ Served utility of a user in a round: R*[u, item taken]; in Bernoulli exploration
 observed for that user that round (0 when none). Welfare is its sum over users; regret is
 sum_u (max_i R*[u, i] - served utility).
 
-Randomness: each seed spawns independent streams (``SeedSequence``) for exploration, noise, the collective and
-epsilon-exploration, so a truthful run and a collective run with the same seed share their exploration draws and
-noise (common random numbers) and differ only by what the collective does.
+Randomness: each seed spawns independent streams (``SeedSequence``) for exploration, noise, the collective,
+epsilon-exploration and the noise on targets the collective seeks out, so a truthful run and a collective run
+with the same seed share their exploration draws and noise (common random numbers) and differ only by what the
+collective does.
 """
 
 from __future__ import annotations
@@ -165,11 +166,11 @@ def simulate(
     revealed = R_true.copy() if R_reported is None else _check_truth(R_reported)
     if revealed.shape != R_true.shape:
         raise InvalidParameterError(f"R_reported has shape {revealed.shape}; R_true has shape {R_true.shape}")
-    minority = np.flatnonzero(np.asarray(user_group) == 1) if user_group is not None else np.empty(0, np.int64)
+    minority = _minority_users(user_group, n_users)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InvalidParameterError(f"seed must be an integer >= 0; got {seed!r}")
-    explore_rng, noise_rng, collective_rng, greedy_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(4)
+    explore_rng, noise_rng, collective_rng, greedy_rng, seek_noise_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5)
     )
 
     members = np.empty(0, np.int64)
@@ -192,11 +193,11 @@ def simulate(
     ranks = np.full(config.rounds, -1, dtype=np.int64)
     completion: Completion | None = None
 
-    def noisy(values):
-        return values + config.noise * noise_rng.standard_normal(values.shape) if config.noise else values
+    def noisy(values, rng=noise_rng):
+        return values + config.noise * rng.standard_normal(values.shape) if config.noise else values
 
-    def observe(rows, cols):
-        observations.add(rows, cols, noisy(revealed[rows, cols]))
+    def observe(rows, cols, rng=noise_rng):
+        observations.add(rows, cols, noisy(revealed[rows, cols], rng))
 
     def fit():
         values, mask = observations.means()
@@ -208,8 +209,13 @@ def simulate(
             alpha_value,
             softimpute_shrinkage=config.softimpute_shrinkage,
             als_reg=config.als_reg,
+            als_max_rank=config.als_max_rank,
         )
-        return completion, _platform(completion, values, mask)
+        return (
+            completion,
+            _platform(completion, values, mask),
+            _best_of_slate(completion.R_hat, R_true, config, tie_rtol),
+        )
 
     for t in range(config.rounds):
         if t < config.explore_rounds:
@@ -230,8 +236,8 @@ def simulate(
         else:
             since = t - config.explore_rounds
             if completion is None or (config.refit_every and since > 0 and since % config.refit_every == 0):
-                completion, platform = fit()
-            taken = _serve(completion.R_hat, R_true, config, greedy_rng, tie_rtol)
+                completion, platform, recommended = fit()
+            taken = _explore_epsilon(recommended, n_items, config.epsilon, greedy_rng)
             observe(users, taken)
             served = R_true[users, taken]
             series["predicted"][t] = float(completion.R_hat[users, taken].sum())
@@ -239,14 +245,15 @@ def simulate(
             ranks[t] = completion.rank
         if participants.size and collective.budget:
             sought = targets[collective_rng.integers(targets.size, size=(participants.size, collective.budget))]
-            observe(np.repeat(participants, collective.budget), sought.ravel())
+            # their own noise stream keeps the truthful run's draws aligned (common random numbers)
+            observe(np.repeat(participants, collective.budget), sought.ravel(), seek_noise_rng)
         series["welfare"][t] = served.sum()
         series["minority"][t] = served[minority].sum()
         series["members"][t] = served[members].sum()
         series["regret"][t] = (best - served).sum()
 
     if completion is None or config.refit_every:
-        completion, platform = fit()  # the final model: after the last round's feedback
+        completion, platform, _ = fit()  # the final model: after the last round's feedback
     values, mask = observations.means()
     final_top = top_items(completion.R_hat, tie_rtol)
     norm_true = float(np.linalg.norm(R_true))
@@ -278,16 +285,28 @@ def _platform(completion: Completion, values: np.ndarray, mask: np.ndarray) -> t
     return retained, float(np.linalg.norm(np.where(mask, values - completion.R_hat, 0.0)))
 
 
-def _serve(R_hat, R_true, config: OnlineConfig, rng, tie_rtol) -> np.ndarray:
-    """The item each user takes: the truly best of the learner's slate, or a random one (epsilon)."""
+def _best_of_slate(R_hat, R_true, config: OnlineConfig, tie_rtol) -> np.ndarray:
+    """The item each user takes from the learner's slate: top(u), or the truly best of the top ``slate_size``."""
     n_users, n_items = R_hat.shape
     if config.slate_size == 1:
-        taken = top_items(R_hat, tie_rtol)
-    else:
-        k = min(config.slate_size, n_items)
-        slate = np.argsort(-R_hat, axis=1, kind="stable")[:, :k]
-        taken = slate[np.arange(n_users), np.argmax(np.take_along_axis(R_true, slate, axis=1), axis=1)]
-    if config.epsilon > 0:
-        explore = rng.random(n_users) < config.epsilon
-        taken = np.where(explore, rng.integers(n_items, size=n_users), taken)
-    return taken
+        return top_items(R_hat, tie_rtol)
+    k = min(config.slate_size, n_items)
+    slate = np.argsort(-R_hat, axis=1, kind="stable")[:, :k]
+    return slate[np.arange(n_users), np.argmax(np.take_along_axis(R_true, slate, axis=1), axis=1)]
+
+
+def _explore_epsilon(recommended: np.ndarray, n_items: int, epsilon: float, rng) -> np.ndarray:
+    """With probability ``epsilon`` per user, a uniformly random item instead of the recommended one."""
+    if epsilon <= 0:
+        return recommended
+    explore = rng.random(recommended.size) < epsilon
+    return np.where(explore, rng.integers(n_items, size=recommended.size), recommended)
+
+
+def _minority_users(user_group, n_users: int) -> np.ndarray:
+    if user_group is None:
+        return np.empty(0, np.int64)
+    labels = np.asarray(user_group)
+    if labels.shape != (n_users,) or not np.isin(labels, (0, 1)).all():
+        raise InvalidParameterError(f"user_group must hold {n_users} labels in {{0, 1}} (1 = minority)")
+    return np.flatnonzero(labels == 1)
