@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from recollective.game import CollectiveStrategy, compare_outcomes, effective_window, majority_minority, outcome
 from recollective.game.online import CollectiveInLoop, OnlineConfig, run_online, summarise
-from recollective.report.game_plots import _BLUE, _GREY, _STYLE, _VERMILION, _paths, _save, _write_csv
+from recollective.report._figures import BLUE, GREY, STYLE, VERMILION, output_paths, save_figure, write_csv
 from recollective.report.online_plots import plot_online
 
 ROUNDS = 300
@@ -143,7 +143,7 @@ def plot_exploration(results, references, path_stem) -> list[Path]:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 
-    png, svg, csv_path = _paths(path_stem)
+    png, svg, csv_path = output_paths(path_stem)
     Es = np.array(EXPLORE)
     stats = {}
     for key in ("M_T", "M_C", "k_T", "k_C", "W_T", "W_C"):
@@ -152,19 +152,19 @@ def plot_exploration(results, references, path_stem) -> list[Path]:
     header = ["explore_rounds"]
     for key in stats:
         header += [f"{key}_mean", f"{key}_ci95_half_width"]
-    _write_csv(
+    write_csv(
         csv_path,
         header,
         [[int(E)] + [v for key in stats for v in (stats[key][0][i], stats[key][1][i])] for i, E in enumerate(Es)],
     )
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(STYLE):
         figure = Figure(figsize=(8.0, 6.0), layout="constrained")
         top, bottom = figure.subplots(2, 1, sharex=True)
-        for key, colour, label, marker in (("M_T", _BLUE, "truthful", "o"), ("M_C", _VERMILION, "collective", "D")):
+        for key, colour, label, marker in (("M_T", BLUE, "truthful", "o"), ("M_C", VERMILION, "collective", "D")):
             mean, half = stats[key]
             top.errorbar(Es, mean, yerr=half, color=colour, marker=marker, capsize=3, linewidth=1.5, label=label)
-        top.axhline(references["M_T"], color=_BLUE, linestyle=":", linewidth=1.2, label="one-shot, truthful")
-        top.axhline(references["M_C"], color=_VERMILION, linestyle=":", linewidth=1.2, label="one-shot, collective")
+        top.axhline(references["M_T"], color=BLUE, linestyle=":", linewidth=1.2, label="one-shot, truthful")
+        top.axhline(references["M_C"], color=VERMILION, linestyle=":", linewidth=1.2, label="one-shot, collective")
         top.set_ylabel("minority welfare per round\nin exploitation")
         top.set_title(
             f"Exploration length: user {MEMBER} uprates item {TARGET} by {UPRATING} (noise {NOISE}, mean and 95% "
@@ -173,11 +173,11 @@ def plot_exploration(results, references, path_stem) -> list[Path]:
         )
         top.set_ylim(-0.3, 6.6)  # room for the legend above the one-shot lines
         top.legend(loc="upper left", ncols=4)
-        for key, colour, label, marker in (("k_T", _BLUE, "truthful", "o"), ("k_C", _VERMILION, "collective", "D")):
+        for key, colour, label, marker in (("k_T", BLUE, "truthful", "o"), ("k_C", VERMILION, "collective", "D")):
             mean, half = stats[key]
             bottom.errorbar(Es, mean, yerr=half, color=colour, marker=marker, capsize=3, linewidth=1.5, label=label)
-        bottom.axhline(references["k_T"], color=_GREY, linestyle=":", linewidth=1.2, label="one-shot $k^*$ (2 / 3)")
-        bottom.axhline(references["k_C"], color=_GREY, linestyle=":", linewidth=1.2)
+        bottom.axhline(references["k_T"], color=GREY, linestyle=":", linewidth=1.2, label="one-shot $k^*$ (2 / 3)")
+        bottom.axhline(references["k_C"], color=GREY, linestyle=":", linewidth=1.2)
         bottom.set_yscale("log")
         ticks = [2, 3, 5, 10, 20, 40]
         bottom.yaxis.set_major_locator(FixedLocator(ticks))
@@ -188,7 +188,7 @@ def plot_exploration(results, references, path_stem) -> list[Path]:
         bottom.set_xticks(Es, [str(E) for E in Es])
         bottom.set_xlabel("exploration rounds $E$ (log scale; 50 items)")
         bottom.legend(loc="upper right")
-        _save(figure, png, svg)
+        save_figure(figure, png, svg)
     return [png, svg, csv_path]
 
 
@@ -197,7 +197,7 @@ def plot_participation(results, path_stem) -> list[Path]:
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    png, svg, csv_path = _paths(path_stem)
+    png, svg, csv_path = output_paths(path_stem)
     qs = np.array(PARTICIPATION)
     # (source, E) -> collective -> (means, half-widths) over q; source "one-shot" uses the E = 200 participants
     # (the participants drawn for a seed do not depend on E).
@@ -218,13 +218,13 @@ def plot_participation(results, path_stem) -> list[Path]:
             for name in GROUPS:
                 row += list(by_name[name][index])
             rows.append(row)
-    _write_csv(csv_path, header, rows)
+    write_csv(csv_path, header, rows)
     styles = {
-        ("online", 100): (_VERMILION, "D", "-", "online, E = 100", -0.02),
-        ("online", 200): (_BLUE, "o", "-", "online, E = 200", 0.0),
-        ("one-shot", 0): (_GREY, "s", "--", "one-shot game, same participants", 0.02),
+        ("online", 100): (VERMILION, "D", "-", "online, E = 100", -0.02),
+        ("online", 200): (BLUE, "o", "-", "online, E = 200", 0.0),
+        ("one-shot", 0): (GREY, "s", "--", "one-shot game, same participants", 0.02),
     }
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(STYLE):
         figure = Figure(figsize=(8.0, 3.9), layout="constrained")
         axes = figure.subplots(1, 2, sharey=True)
         for ax, name in zip(axes, GROUPS, strict=True):
@@ -257,7 +257,7 @@ def plot_participation(results, path_stem) -> list[Path]:
         )
         handles, labels = axes[0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="outside lower center", ncols=3)
-        _save(figure, png, svg)
+        save_figure(figure, png, svg)
     return [png, svg, csv_path]
 
 

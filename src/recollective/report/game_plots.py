@@ -12,9 +12,7 @@ state), so ``import recollective`` stays fast and the functions work on machines
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,66 +20,23 @@ import numpy as np
 
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_alpha
+from recollective.report._figures import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    STYLE,
+    VERMILION,
+    output_paths,
+    save_figure,
+    write_csv,
+)
 
 if TYPE_CHECKING:
     from recollective.game import Outcome, WindowResult
 
 __all__ = ["plot_spectrum", "plot_window"]
-
-# Okabe–Ito colour-blind-safe palette.
-_BLUE, _ORANGE, _GREEN, _VERMILION, _PURPLE, _GREY = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#D55E00",
-    "#CC79A7",
-    "#555555",
-)
-_STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#dddddd",
-    "grid.linewidth": 0.6,
-    "legend.fontsize": 8.5,
-    "legend.frameon": False,
-    "svg.hashsalt": "recollective",  # deterministic SVG ids
-}
-_DPI = 150
-
-
-def _paths(path_stem) -> tuple[Path, Path, Path]:
-    stem = Path(path_stem)
-    if stem.name in ("", ".", ".."):
-        raise InvalidParameterError(f"path_stem must name a file stem such as 'out/window'; got {str(path_stem)!r}")
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    return tuple(stem.with_name(stem.name + suffix) for suffix in (".png", ".svg", ".csv"))
-
-
-def _cell(value) -> str:
-    if isinstance(value, bool | np.bool_):
-        return "1" if value else "0"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    return repr(float(value))  # shortest round-trip repr; nan / inf spelled as Python does
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([_cell(value) for value in row] for row in rows)
-
-
-def _save(figure, png: Path, svg: Path) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    figure.savefig(png, dpi=_DPI, metadata={"Software": "recollective"})
-    figure.savefig(svg, metadata={"Date": None, "Creator": "recollective"})
 
 
 def _groups(result: WindowResult, user_group) -> list[tuple[str, str, np.ndarray]]:
@@ -146,7 +101,7 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    png, svg, csv_path = _paths(path_stem)
+    png, svg, csv_path = output_paths(path_stem)
     groups = _groups(result, user_group)
     pieces = result.pieces
     edges = np.array([pieces[0].lo] + [piece.hi for piece in pieces])
@@ -186,7 +141,7 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
         for name, _, _ in groups:
             row += [means[name][index], truthful_means[name]]
         rows.append(row)
-    _write_csv(csv_path, header, rows)
+    write_csv(csv_path, header, rows)
 
     if title is None:
         targets = ", ".join(str(int(t)) for t in result.targets[:6]) + (", ..." if result.targets.size > 6 else "")
@@ -195,17 +150,17 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
             f"Effective window: {n_members} member{'s uprate' if n_members > 1 else ' uprates'} "
             f"item{'s' if result.targets.size > 1 else ''} {targets} by $x$ in [0, {result.x_max:g}]"
         )
-    colours = {"all_users": _GREY, "majority_non_members": _BLUE, "minority": _VERMILION, "members": _PURPLE}
+    colours = {"all_users": GREY, "majority_non_members": BLUE, "minority": VERMILION, "members": PURPLE}
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(STYLE):
         figure = Figure(figsize=(8.0, 6.4), layout="constrained")
         top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(1.15, 1.0))
         for ax in (top, bottom):
-            _shade(ax, result.effective_intervals, _GREEN, 0.12, "effective (SW up)" if ax is top else None)
-            _shade(ax, result.pareto_intervals, _GREEN, 0.32, "Pareto-effective" if ax is top else None)
+            _shade(ax, result.effective_intervals, GREEN, 0.12, "effective (SW up)" if ax is top else None)
+            _shade(ax, result.pareto_intervals, GREEN, 0.32, "Pareto-effective" if ax is top else None)
             ax.set_xlim(edges[0], edges[-1])
 
-        top.axhline(truthful_welfare, color=_GREY, linestyle="--", linewidth=1.2, label="truthful SW")
+        top.axhline(truthful_welfare, color=GREY, linestyle="--", linewidth=1.2, label="truthful SW")
         top.stairs(welfare, edges, baseline=None, color="black", linewidth=1.8, label="SW under the strategy")
         span = max(float(welfare.max()), truthful_welfare) - min(float(welfare.min()), truthful_welfare)
         pad = 0.08 * span if span > 0 else max(1.0, abs(truthful_welfare)) * 0.01
@@ -221,12 +176,12 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
             colour = colours[name]
             bottom.stairs(means[name], edges, baseline=None, color=colour, linewidth=1.8, label=label)
             bottom.axhline(truthful_means[name], color=colour, linestyle="--", linewidth=1.0, alpha=0.8)
-        bottom.plot([], [], color=_GREY, linestyle="--", linewidth=1.0, label="truthful (same colour)")
+        bottom.plot([], [], color=GREY, linestyle="--", linewidth=1.0, label="truthful (same colour)")
         bottom.set_ylabel(r"mean utility $w_u$ per group")
         bottom.set_xlabel(r"uprating value $x$ (reported by every member on every target)")
         bottom.legend(loc="best", ncols=2)
 
-        _save(figure, png, svg)
+        save_figure(figure, png, svg)
     return [png, svg, csv_path]
 
 
@@ -324,12 +279,12 @@ def plot_spectrum(
         last = int(np.flatnonzero(nonzero)[-1]) + 1 if nonzero.any() else 0
         n_values = max(last + 3, truthful.rank + 1, strategic.rank + 1)
     s_true, s_strat = s_true[:n_values], s_strat[:n_values]
-    png, svg, csv_path = _paths(path_stem)
+    png, svg, csv_path = output_paths(path_stem)
     index = np.arange(1, s_true.size + 1)
     kept_true = index <= truthful.rank
     kept_strat = index <= strategic.rank
 
-    _write_csv(
+    write_csv(
         csv_path,
         ["index", "truthful", "strategic", "truthful_kept", "strategic_kept", "alpha"],
         [
@@ -357,14 +312,14 @@ def plot_spectrum(
         )
     small = s_true.size > 40
     series = (
-        (s_true, kept_true, _BLUE, "o", 9.0 if not small else 5.0, "truthful", truthful.rank),
-        (s_strat, kept_strat, _ORANGE, "D", 5.0 if not small else 3.0, "strategic", strategic.rank),
+        (s_true, kept_true, BLUE, "o", 9.0 if not small else 5.0, "truthful", truthful.rank),
+        (s_strat, kept_strat, ORANGE, "D", 5.0 if not small else 3.0, "strategic", strategic.rank),
     )
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(STYLE):
         figure = Figure(figsize=(7.6, 4.6), layout="constrained")
         ax = figure.subplots()
-        ax.axhline(alpha, color=_VERMILION, linestyle="--", linewidth=1.3, zorder=1)
+        ax.axhline(alpha, color=VERMILION, linestyle="--", linewidth=1.3, zorder=1)
         for values_, kept, colour, marker, size, label, rank in series:
             shown = values_.copy()
             if log_scale:
@@ -384,7 +339,7 @@ def plot_spectrum(
         ax.plot(
             [],
             [],
-            color=_VERMILION,
+            color=VERMILION,
             linestyle="--",
             linewidth=1.3,
             label=rf"$\alpha$ = {alpha:.4g} (keep $s_j > \alpha$)",
@@ -397,7 +352,7 @@ def plot_spectrum(
                 ax.axhspan(
                     y_bottom,
                     strip_top,
-                    color=_GREY,
+                    color=GREY,
                     alpha=0.12,
                     linewidth=0,
                     zorder=0,
@@ -410,7 +365,7 @@ def plot_spectrum(
                     transform=ax.get_yaxis_transform(),
                     ha="right",
                     va="center",
-                    color=_GREY,
+                    color=GREY,
                 )
         else:
             ax.set_ylim(bottom=0.0)
@@ -421,5 +376,5 @@ def plot_spectrum(
         ax.set_ylabel("singular value $s_j$" + ("  (log scale)" if log_scale else ""))
         ax.set_title(title, loc="left")
         ax.legend(loc="upper right")
-        _save(figure, png, svg)
+        save_figure(figure, png, svg)
     return [png, svg, csv_path]

@@ -7,14 +7,13 @@ CSV holding exactly the plotted numbers. matplotlib is imported inside the funct
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recollective.report.game_plots import _GREY, _STYLE, _cell, _paths, _save
+from recollective.report._figures import GREY, STYLE, output_paths, save_figure, write_csv
 
 if TYPE_CHECKING:
     from recollective.game.incentives import CriticalMassResult
@@ -57,7 +56,7 @@ def plot_critical_mass(result: CriticalMassResult, path_stem, title: str | None 
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    png, svg, csv_path = _paths(path_stem)
+    png, svg, csv_path = output_paths(path_stem)
     order = np.argsort(result.costs, kind="stable")
     costs = result.costs[order]
     prefix = result.prefix_size[:, order]
@@ -66,13 +65,10 @@ def plot_critical_mass(result: CriticalMassResult, path_stem, title: str | None 
     rows = []
     for i, altruism in enumerate(result.altruisms):
         for j, cost in enumerate(costs):
-            prefix_cell = "" if prefix[i, j] < 0 else _cell(int(prefix[i, j]))
-            exact_cell = "" if exact is None or exact[i, j] < 0 else _cell(int(exact[i, j]))
-            rows.append([_cell(float(altruism)), _cell(float(cost)), prefix_cell, exact_cell])
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["altruism", "cost", "prefix_size", "exact_size"])
-        writer.writerows(rows)
+            prefix_cell = None if prefix[i, j] < 0 else int(prefix[i, j])
+            exact_cell = None if exact is None or exact[i, j] < 0 else int(exact[i, j])
+            rows.append([float(altruism), float(cost), prefix_cell, exact_cell])
+    write_csv(csv_path, ["altruism", "cost", "prefix_size", "exact_size"], rows)
 
     n_candidates = int(result.order.size)
     none_row = n_candidates + 1
@@ -90,7 +86,7 @@ def plot_critical_mass(result: CriticalMassResult, path_stem, title: str | None 
     step = max(1, math.ceil(n_candidates / 12))
     ticks = list(range(1, n_candidates + 1, step))
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(STYLE):
         figure = Figure(figsize=(5.2 * len(panels) + 1.0, 4.6), layout="constrained")
         axes = np.atleast_1d(figure.subplots(1, len(panels), sharey=True, squeeze=False)[0])
         for ax, (label, sizes_by_altruism) in zip(axes, panels, strict=True):
@@ -109,7 +105,7 @@ def plot_critical_mass(result: CriticalMassResult, path_stem, title: str | None 
                         markersize=6.0,
                         color=colour,
                     )
-            ax.axhline(none_row - 0.5, color=_GREY, linewidth=0.8, alpha=0.6)
+            ax.axhline(none_row - 0.5, color=GREY, linewidth=0.8, alpha=0.6)
             ax.set_yticks([*ticks, none_row], [*(str(t) for t in ticks), "none"])
             ax.set_ylim(0.5, none_row + 0.5)
             if costs.size == 1:
@@ -119,5 +115,5 @@ def plot_critical_mass(result: CriticalMassResult, path_stem, title: str | None 
         axes[0].set_ylabel("critical mass (members)")
         axes[-1].legend(loc="best", title="altruism weight")
         figure.suptitle(title, x=0.01, ha="left", fontsize=11)
-        _save(figure, png, svg)
+        save_figure(figure, png, svg)
     return [png, svg, csv_path]

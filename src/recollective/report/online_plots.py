@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report.game_plots import (
-    _BLUE,
-    _GREEN,
-    _GREY,
-    _ORANGE,
-    _PURPLE,
-    _STYLE,
-    _VERMILION,
-    _paths,
-    _save,
-    _write_csv,
+from recollective.report._figures import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    STYLE,
+    VERMILION,
+    output_paths,
+    save_figure,
+    write_csv,
 )
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ PLOTTED_SERIES = (
     ("welfare", "welfare per round\n(sum of served utility)"),
     ("minority_welfare", "minority welfare per round\n(sum over minority users)"),
 )
-_COLOURS = (_BLUE, _VERMILION, _GREEN, _PURPLE, _ORANGE, _GREY)
+_COLOURS = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
 # Runs that share their random draws (truthful and collective play with the same seeds) coincide wherever the
 # collective has not acted yet: later labels are drawn thinner and dashed on top of earlier ones, so both show.
 _LINES = (("-", 2.4), ((0, (5, 2.5)), 1.5), ((0, (1.5, 1.5)), 1.5), ((0, (6, 2, 1.5, 2)), 1.5))
@@ -132,7 +132,7 @@ def plot_online(
             f"explore_rounds must be an integer in [0, {n_rounds}] (the summaries' rounds); got {explore_rounds!r}"
         )
     explore_rounds = int(explore_rounds)
-    png, svg, csv_path = _paths(path_stem)
+    png, svg, csv_path = output_paths(path_stem)
     rounds = np.arange(1, n_rounds + 1)
 
     header = ["round", "exploring"]
@@ -143,7 +143,7 @@ def plot_online(
             header += [f"{name}_mean_{label}", f"{name}_ci95_low_{label}", f"{name}_ci95_high_{label}"]
             columns += [np.asarray(summary.mean), np.asarray(summary.low), np.asarray(summary.high)]
     rows = [[int(t), bool(t <= explore_rounds), *(float(column[t - 1]) for column in columns)] for t in rounds]
-    _write_csv(csv_path, header, rows)
+    write_csv(csv_path, header, rows)
 
     seed_counts = {label: len(getattr(summaries[label], "runs", ())) for label in labels}
     if title is None:
@@ -152,7 +152,7 @@ def plot_online(
         title = f"Online game: welfare per round, mean and 95% interval ({seeds}); explore {explore_rounds} rounds"
     show_counts = len(set(seed_counts.values())) > 1
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(STYLE):
         figure = Figure(figsize=(8.0, 6.4), layout="constrained")
         axes = figure.subplots(2, 1, sharex=True)
         for panel, (ax, (name, ylabel)) in enumerate(zip(axes, PLOTTED_SERIES, strict=True)):
@@ -160,7 +160,7 @@ def plot_online(
                 ax.axvspan(
                     0.5,
                     explore_rounds + 0.5,
-                    color=_GREY,
+                    color=GREY,
                     alpha=0.13,
                     linewidth=0,
                     label=f"exploration (rounds 1–{explore_rounds})" if panel == 0 else None,
@@ -187,11 +187,11 @@ def plot_online(
                 )
             ax.set_ylabel(ylabel)
             ax.set_xlim(0.5, n_rounds + 0.5)
-        axes[0].plot([], [], color=_GREY, alpha=0.35, linewidth=6, label="95% interval (band)")
+        axes[0].plot([], [], color=GREY, alpha=0.35, linewidth=6, label="95% interval (band)")
         axes[0].set_title(title, loc="left")
         handles, legend_labels = axes[0].get_legend_handles_labels()
         figure.legend(handles, legend_labels, loc="outside lower center", ncols=min(len(handles), 4))
         axes[0].tick_params(labelbottom=False)
         axes[1].set_xlabel("round $t$")
-        _save(figure, png, svg)
+        save_figure(figure, png, svg)
     return [png, svg, csv_path]

@@ -9,7 +9,6 @@ functions and drives the Agg canvas directly (no pyplot, no global state).
 
 from __future__ import annotations
 
-import csv
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report.game_plots import _BLUE, _GREY, _ORANGE, _STYLE, _VERMILION, _cell, _paths, _save
+from recollective.report._figures import BLUE, GREY, ORANGE, STYLE, VERMILION, output_paths, save_figure, write_csv
 
 if TYPE_CHECKING:
     from recollective.survey import Proportion, SurveyAnalysis
@@ -82,7 +81,7 @@ def plot_prevalence(
     from matplotlib.figure import Figure
 
     entries, default_title, highlight = _entries(analysis, breakdown)
-    png, svg, csv_path = _paths(path_stem)
+    png, svg, csv_path = output_paths(path_stem)
     weighted = analysis.weighting is not None
     header = ["key", "label", "count", "n", "prevalence", "wilson_low", "wilson_high"]
     if weighted:
@@ -94,7 +93,7 @@ def plot_prevalence(
             w = entry.weighted
             row += [w.prevalence, w.wilson_low, w.wilson_high, w.n_effective]
         rows.append(row)
-    _write_csv_mixed(csv_path, header, rows)
+    write_csv(csv_path, header, rows)
 
     level = f"{100 * analysis.confidence:g}%"
     if title is None:
@@ -102,13 +101,13 @@ def plot_prevalence(
     n_rows = len(entries)
     y = np.arange(n_rows)[::-1].astype(np.float64)
     offset = 0.17 if weighted else 0.0
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(STYLE):
         figure = Figure(figsize=(8.0, 1.3 + 0.42 * n_rows * (1.3 if weighted else 1.0)), layout="constrained")
         ax = figure.subplots()
         for position, entry in zip(y, entries, strict=True):
-            colour = _VERMILION if entry.key == highlight else _BLUE
+            colour = VERMILION if entry.key == highlight else BLUE
             if entry.n == 0:
-                ax.text(0.01, position, "n = 0", va="center", color=_GREY, fontsize=8.5)
+                ax.text(0.01, position, "n = 0", va="center", color=GREY, fontsize=8.5)
                 continue
             ax.errorbar(
                 entry.prevalence,
@@ -127,7 +126,7 @@ def plot_prevalence(
                     position - offset,
                     xerr=_errors(w.prevalence, w.wilson_low, w.wilson_high),
                     fmt="o",
-                    color=_ORANGE,
+                    color=ORANGE,
                     markerfacecolor="white",
                     markersize=5.5,
                     capsize=2.5,
@@ -135,7 +134,7 @@ def plot_prevalence(
                 )
             ax.text(
                 1.01, position, f"{entry.count}/{entry.n}", transform=ax.get_yaxis_transform(), va="center",
-                fontsize=8.5, color=_GREY,
+                fontsize=8.5, color=GREY,
             )  # fmt: skip
         ax.set_yticks(y, [textwrap.fill(entry.label, 42) for entry in entries])
         ax.set_ylim(-0.7, n_rows - 0.3)
@@ -145,21 +144,13 @@ def plot_prevalence(
         ax.set_xlabel(f"proportion, with {level} Wilson interval (count / n at the right)")
         ax.set_title(title, loc="left")
         if weighted:
-            ax.plot([], [], "o", color=_BLUE, label="unweighted")
+            ax.plot([], [], "o", color=BLUE, label="unweighted")
             ax.plot(
-                [], [], "o", color=_ORANGE, markerfacecolor="white", label=f"weighted by {analysis.weighting.question}"
+                [], [], "o", color=ORANGE, markerfacecolor="white", label=f"weighted by {analysis.weighting.question}"
             )
             ax.legend(loc="lower right")
-        _save(figure, png, svg)
+        save_figure(figure, png, svg)
     return [png, svg, csv_path]
-
-
-def _write_csv_mixed(path: Path, header, rows) -> None:
-    """CSV rows whose text cells (key, label) are written as they are and numbers as game_plots writes them."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([cell if isinstance(cell, str) else _cell(cell) for cell in row] for row in rows)
 
 
 def plot_survey(analysis: SurveyAnalysis, directory) -> dict[str, list[Path]]:
