@@ -14,6 +14,37 @@ import typer
 
 from recollective.cli._output import console, emit_json, err_console, handles_errors, to_jsonable
 
+ONLINE_ROUNDS, ONLINE_EXPLORE, ONLINE_NOISE, ONLINE_SEEDS = 300, 200, 0.1, 10
+
+
+def _online_story(instance, strategy, seed: int) -> dict:
+    """The same collective inside the online game: last-round means with 95% intervals over seeds."""
+    from recollective.game.online import CollectiveInLoop, OnlineConfig, run_online
+
+    config = OnlineConfig(rounds=ONLINE_ROUNDS, explore_rounds=ONLINE_EXPLORE, noise=ONLINE_NOISE)
+    collective = CollectiveInLoop(
+        members=strategy.members.tolist(), targets=strategy.targets.tolist(), uprating=float(strategy.uprating)
+    )
+    seeds = range(seed, seed + ONLINE_SEEDS)
+    common = {"seeds": seeds, "user_group": instance.user_group}
+    truthful = run_online(instance.R_true, instance.alpha, config, **common)
+    played = run_online(instance.R_true, instance.alpha, config, collective=collective, **common)
+
+    def last(summary, name):
+        series = summary.series[name]
+        return f"{series.mean[-1]:.3f} ± {series.half_width[-1]:.3f}"
+
+    return {
+        "config": config.model_dump(),
+        "seeds": list(seeds),
+        "truthful_minority": last(truthful, "minority_welfare"),
+        "collective_minority": last(played, "minority_welfare"),
+        "truthful_welfare": last(truthful, "welfare"),
+        "collective_welfare": last(played, "welfare"),
+        "_played": played,
+        "_truthful": truthful,
+    }
+
 
 @handles_errors
 def demo(
@@ -35,12 +66,13 @@ def demo(
         singular_value_gap,
     )
     from recollective.report.game_plots import plot_spectrum, plot_window
+    from recollective.report.online_plots import plot_online
 
     def say(message: str) -> None:
         if not json_out:
             err_console.print(message, markup=False)
 
-    say(f"[1/4] generating a majority–minority instance (seed {seed})")
+    say(f"[1/5] generating a majority–minority instance (seed {seed})")
     instance = majority_minority(rng=seed)
     out.mkdir(parents=True, exist_ok=True)
     save_instance(instance, out / "instance.npz")
@@ -49,7 +81,7 @@ def demo(
     minority = instance.minority_users
     suppressed = int((truthful.utilities[minority] == 0).sum())
 
-    say("[2/4] searching for the smallest robust Pareto-effective collective")
+    say("[2/5] searching for the smallest robust Pareto-effective collective")
     alpha = instance.alpha
     found = robust_search(
         instance.R_true,
@@ -78,7 +110,7 @@ def demo(
     }
     plots: list[Path] = []
     if found.found:
-        say("[3/4] computing the exact window of the strategy found")
+        say("[3/5] computing the exact window of the strategy found")
         strategy = found.strategy
         window = effective_window(instance.R_true, strategy.members, strategy.targets, alpha, 10.0)
         after = outcome(instance.R_true, strategy.apply(instance.R_true), alpha)
@@ -92,9 +124,16 @@ def demo(
             "social_welfare": after.social_welfare,
             "comparison": compare_outcomes(truthful, after).as_dict(),
         }
-        say("[4/4] plotting")
+        say("[4/5] playing the online game, truthful and with the collective (10 seeds)")
+        summary["online"] = _online_story(instance, strategy, seed)
+        say("[5/5] plotting")
         plots += plot_window(window, out / "window", user_group=instance.user_group)
         plots += plot_spectrum(truthful, after, alpha, out / "spectrum")
+        plots += plot_online(
+            {"collective": summary["online"].pop("_played"), "truthful": summary["online"].pop("_truthful")},
+            out / "online",
+            explore_rounds=ONLINE_EXPLORE,
+        )
     else:
         strategy = CollectiveStrategy(instance.majority_users[:1], instance.minority_items[:1], 1.0)
     summary["plots"] = [str(p) for p in plots]
@@ -139,6 +178,13 @@ def demo(
             f"effect: k* {truthful.rank} -> {s['k_star']}, social welfare {truthful.social_welfare:.6g} -> "
             f"{s['social_welfare']:.6g}, minority welfare {found.minority_welfare_before:.6g} -> "
             f"{found.minority_welfare_after:.6g}, members' worst-case change {found.members_worst_change:.6g}"
+        )
+        o = summary["online"]
+        console.print(
+            f"online game ({ONLINE_ROUNDS} rounds, {ONLINE_EXPLORE} exploring, noise {ONLINE_NOISE}, "
+            f"{len(o['seeds'])} seeds), last round: minority welfare truthful {o['truthful_minority']} vs "
+            f"collective {o['collective_minority']}; welfare truthful {o['truthful_welfare']} vs collective "
+            f"{o['collective_welfare']}"
         )
     for path in plots:
         console.print(f"plot: {path}")
