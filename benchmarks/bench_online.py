@@ -147,13 +147,13 @@ def _user_top(row, tol, col_l1, l1_tol) -> int:
 def baseline_simulate(R_true, alpha, config: OnlineConfig, collective, user_group, seed: int) -> dict:
     """Per-user loop version of ``simulate`` for the one-item exploration mode, top-1 serving, no epsilon.
 
-    Uses the same random streams as ``simulate`` (``SeedSequence(seed).spawn(4)``), so the served items and
+    Uses the same random streams as ``simulate`` (``SeedSequence(seed).spawn(5)``), so the served items and
     the welfare series must agree with it.
     """
     n_users, n_items = R_true.shape
     rule = as_rank_rule(alpha)
-    explore_rng, noise_rng, collective_rng, _ = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    explore_rng, noise_rng, collective_rng, _, seek_noise_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
     )
     revealed = R_true.copy()
     members = np.empty(0, np.int64)
@@ -217,7 +217,7 @@ def baseline_simulate(R_true, alpha, config: OnlineConfig, collective, user_grou
                 served[u] = R_true[u, item]
         if participants.size and collective.budget:
             sought = targets[collective_rng.integers(targets.size, size=(participants.size, collective.budget))]
-            z = noise_rng.standard_normal(sought.size)
+            z = seek_noise_rng.standard_normal(sought.size)
             for k, (u, i) in enumerate(zip(np.repeat(participants, collective.budget), sought.ravel(), strict=True)):
                 observe(u, i, z[k])
         out["welfare"][t] = served.sum()
