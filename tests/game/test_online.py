@@ -176,3 +176,20 @@ def test_als_rank_is_capped(instance):
     config = OnlineConfig(rounds=3, explore_rounds=3, noise=0.3, estimator="als", als_max_rank=5)
     run = simulate(instance.R_true, 0.5, config, seed=0)
     assert run.final_rank == 5
+
+
+def test_seeking_only_collective_reports_only_what_it_seeks(instance):
+    # Full observation for one round: the member is seen once on item 45 (truthfully: 0), then seeks it 20 times
+    # reporting 3.6, so the learner's mean there is 20 * 3.6 / 21 = 3.43, inside the one-shot window [3.157, 3.930].
+    config = OnlineConfig(rounds=3, explore_rounds=1, observe_prob=1.0)
+    passive = CollectiveInLoop(members=[13], targets=[45], uprating=3.6, report_when_met=False)
+    seeking = CollectiveInLoop(members=[13], targets=[45], uprating=3.6, report_when_met=False, budget=20)
+    plain = simulate(instance.R_true, instance.alpha, config, seed=2)
+    idle = simulate(instance.R_true, instance.alpha, config, collective=passive, seed=2)
+    np.testing.assert_array_equal(idle.final_top_items, plain.final_top_items)
+    acted = simulate(instance.R_true, instance.alpha, config, collective=seeking, seed=2)
+    expected = outcome(
+        instance.R_true, CollectiveStrategy([13], [45], 20 * 3.6 / 21).apply(instance.R_true), instance.alpha
+    )
+    assert plain.final_rank == 2 and acted.final_rank == expected.rank == 3
+    np.testing.assert_array_equal(acted.final_top_items, expected.top_items)

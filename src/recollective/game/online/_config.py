@@ -45,8 +45,9 @@ class CollectiveInLoop(BaseModel):
     """A collective acting during the online game.
 
     Participating members report ``uprating`` (drawn once per member and target around it with standard deviation
-    ``coordination_noise``, clipped at 0) whenever the learner observes them on a target, and each round they
-    also seek out ``budget`` targets (drawn with replacement) and report them.
+    ``coordination_noise``, clipped at 0) whenever the learner observes them on a target (unless
+    ``report_when_met`` is False), and each round they also seek out ``budget`` targets (drawn with replacement)
+    and report them.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,6 +58,9 @@ class CollectiveInLoop(BaseModel):
     participation: float = Field(1.0, ge=0, le=1, description="Each member takes part with this probability.")
     coordination_noise: float = Field(0.0, ge=0)
     budget: int = Field(0, ge=0, description="Targets each participating member seeks out per round.")
+    report_when_met: bool = Field(
+        True, description="Report the uprating value when the learner happens to show a target (else truthful then)."
+    )
 
 
 def build(model: type[BaseModel], **values) -> BaseModel:

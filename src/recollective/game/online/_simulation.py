@@ -183,7 +183,11 @@ def simulate(
         values = collective.uprating + collective.coordination_noise * collective_rng.standard_normal(
             (participants.size, targets.size)
         )
-        revealed[np.ix_(participants, targets)] = np.maximum(values, 0.0)
+        reports = revealed.copy()  # what participants report when they act (met or sought)
+        reports[np.ix_(participants, targets)] = np.maximum(values, 0.0)
+        sought_values = reports
+        if collective.report_when_met:
+            revealed = reports
 
     observations = _Observations(R_true.shape)
     best = R_true.max(axis=1)
@@ -196,8 +200,9 @@ def simulate(
     def noisy(values, rng=noise_rng):
         return values + config.noise * rng.standard_normal(values.shape) if config.noise else values
 
-    def observe(rows, cols, rng=noise_rng):
-        observations.add(rows, cols, noisy(revealed[rows, cols], rng))
+    def observe(rows, cols, rng=noise_rng, source=None):
+        source = revealed if source is None else source
+        observations.add(rows, cols, noisy(source[rows, cols], rng))
 
     def fit():
         values, mask = observations.means()
@@ -246,7 +251,7 @@ def simulate(
         if participants.size and collective.budget:
             sought = targets[collective_rng.integers(targets.size, size=(participants.size, collective.budget))]
             # their own noise stream keeps the truthful run's draws aligned (common random numbers)
-            observe(np.repeat(participants, collective.budget), sought.ravel(), seek_noise_rng)
+            observe(np.repeat(participants, collective.budget), sought.ravel(), seek_noise_rng, sought_values)
         series["welfare"][t] = served.sum()
         series["minority"][t] = served[minority].sum()
         series["members"][t] = served[members].sum()
