@@ -37,6 +37,9 @@ def online(
     participation: float = typer.Option(1.0, help="Each member takes part with this probability."),
     coordination_noise: float = typer.Option(0.0, help="Spread of the members' reported values around --uprating."),
     budget: int = typer.Option(0, help="Targets each participating member seeks out per round."),
+    report_when_met: bool = typer.Option(
+        True, "--report-when-met/--seek-only", help="Also report when shown a target, or only when seeking."
+    ),
     plot: Annotated[Path | None, typer.Option("--plot", help="Directory for the welfare-over-rounds plot.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
@@ -73,6 +76,7 @@ def online(
             participation=participation,
             coordination_noise=coordination_noise,
             budget=budget,
+            report_when_met=report_when_met,
         )
     if seeds < 1:
         raise InvalidParameterError(f"--seeds must be >= 1; got {seeds}")
