@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from recollective import __version__
+from recollective.cli.data import data_app
 from recollective.cli.demo import demo
 from recollective.cli.game import game_app
 from recollective.cli.survey import survey_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(game_app, name="game")
 app.add_typer(survey_app, name="survey")
+app.add_typer(data_app, name="data")
 app.command("demo")(demo)
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, short_indices
 from recollective.cli.game_incentives import incentives
 from recollective.cli.game_online import online
+from recollective.cli.game_theory import theory
 from recollective.errors import InvalidParameterError
 
 game_app = typer.Typer(
@@ -20,6 +21,7 @@ game_app = typer.Typer(
 )
 game_app.command("online")(online)
 game_app.command("incentives")(incentives)
+game_app.command("theory")(theory)
 
 
 class RuleName(StrEnum):

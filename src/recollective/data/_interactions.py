@@ -9,6 +9,7 @@ primary_author, ...) as columns aligned with item indices. Nothing is ever mutat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,10 +29,11 @@ class Delta:
     Attributes
     ----------
     added_users, added_items : ndarray of int
-        Pairs that were added or whose value changed.
+        Pairs that were added or whose value (or order) changed, each once, in row-major order.
     added_values : ndarray of float
+        Their values in the new object.
     removed_users, removed_items : ndarray of int
-        Pairs that were removed.
+        Pairs that were removed, each once, in row-major order.
     n_new_users, n_new_items : int
         Users / items appended to the vocabularies.
     """
@@ -60,6 +62,27 @@ def _frozen(matrix: sp.csr_array) -> sp.csr_array:
     return matrix
 
 
+def _as_frozen_csr(matrix, what: str) -> sp.csr_array:
+    """``matrix`` itself when it is a read-only float64 csr_array with sorted indices, else a frozen copy."""
+    if not sp.issparse(matrix):
+        raise DataError(f"{what} must be a scipy.sparse matrix; got {type(matrix).__name__}")
+    if (
+        isinstance(matrix, sp.csr_array)
+        and matrix.dtype == np.float64
+        and not any(a.flags.writeable for a in (matrix.data, matrix.indices, matrix.indptr))
+    ):
+        return matrix
+    return _frozen(sp.csr_array(matrix, dtype=np.float64, copy=True))
+
+
+def _read_only(column) -> np.ndarray:
+    array = np.asarray(column)
+    if array.flags.writeable:
+        array = array.copy()
+        array.flags.writeable = False
+    return array
+
+
 @dataclass(frozen=True, eq=False)
 class Interactions:
     """Users x items interactions.
@@ -67,13 +90,13 @@ class Interactions:
     Attributes
     ----------
     matrix : scipy.sparse.csr_array of shape (n_users, n_items), float64
-        Read-only; explicit zeros are not stored.
+        Read-only, sorted indices. Every stored entry is an interaction, an observed zero included.
     users, items : Vocabulary
         External ids of rows and columns.
     order : scipy.sparse.csr_array or None
         Timestamp or position of each interaction, with exactly the sparsity pattern of ``matrix``.
-    item_metadata : dict of str -> ndarray of shape (n_items,), or None
-        Item columns such as ``title``, ``authors``, ``primary_author``.
+    item_metadata : mapping of str -> ndarray of shape (n_items,), or None
+        Read-only item columns such as ``title``, ``authors``, ``primary_author``.
     """
 
     matrix: sp.csr_array
@@ -83,17 +106,35 @@ class Interactions:
     item_metadata: dict | None = None
 
     def __post_init__(self):
-        n_users, n_items = self.matrix.shape
+        matrix = _as_frozen_csr(self.matrix, "matrix")
+        object.__setattr__(self, "matrix", matrix)
+        n_users, n_items = matrix.shape
         if n_users != len(self.users) or n_items != len(self.items):
             raise DataError(
-                f"matrix shape {self.matrix.shape} does not match {len(self.users)} users x {len(self.items)} items"
+                f"matrix shape {matrix.shape} does not match {len(self.users)} users x {len(self.items)} items"
             )
-        if self.order is not None and (self.order.shape != self.matrix.shape or self.order.nnz != self.matrix.nnz):
-            raise DataError("order must have exactly the sparsity pattern of the matrix")
+        if self.order is not None:
+            order = _as_frozen_csr(self.order, "order")
+            same_pattern = order.shape == matrix.shape and order.nnz == matrix.nnz
+            if same_pattern and order.indices is not matrix.indices:
+                same_pattern = np.array_equal(order.indptr, matrix.indptr) and np.array_equal(
+                    order.indices, matrix.indices
+                )
+            if not same_pattern:
+                raise DataError("order must have exactly the sparsity pattern of the matrix")
+            object.__setattr__(self, "order", order)
         if self.item_metadata is not None:
+            if isinstance(self.item_metadata, MappingProxyType) and all(
+                isinstance(c, np.ndarray) and not c.flags.writeable and len(c) == n_items
+                for c in self.item_metadata.values()
+            ):
+                return  # already frozen (shared with the object this one was derived from)
+            columns = {}
             for name, column in self.item_metadata.items():
                 if len(column) != n_items:
                     raise DataError(f"item metadata column {name!r} has {len(column)} rows for {n_items} items")
+                columns[str(name)] = _read_only(column)
+            object.__setattr__(self, "item_metadata", MappingProxyType(columns))
 
     # ----------------------------------------------------------------------------------------------- building
     @classmethod
@@ -126,19 +167,58 @@ class Interactions:
             raise DataError("user ids, item ids, values and order must have the same length")
         if not np.isfinite(values).all():
             raise DataError(f"{int((~np.isfinite(values)).sum())} value(s) are NaN or infinite")
-        users = Vocabulary(np.unique(user_ids), "user")
-        items = Vocabulary(np.unique(item_ids) if item_vocabulary_ids is None else item_vocabulary_ids, "item")
-        rows = users.numbers(user_ids)
-        cols = items.numbers(item_ids)
+        users, rows = Vocabulary.encode(user_ids, "user")
+        if item_vocabulary_ids is None:
+            items, cols = Vocabulary.encode(item_ids, "item")
+        else:
+            items = Vocabulary(item_vocabulary_ids, "item")
+            cols = items.numbers(item_ids)
         order_values = None if order is None else np.asarray(order, dtype=np.float64)
-        keep = _resolve_duplicates(rows, cols, values, order_values, len(items), duplicates)
-        rows, cols, values = rows[keep], cols[keep], values[keep]
-        matrix = sp.csr_array((values, (rows, cols)), shape=(len(users), len(items)))
+        return cls._from_indices(rows, cols, values, order_values, users, items, item_metadata, duplicates)
+
+    @classmethod
+    def _from_indices(
+        cls, rows, cols, values, order, users, items, item_metadata=None, duplicates="error", structure=None
+    ) -> Interactions:
+        """Build from row / column indices into given vocabularies; ``duplicates`` as in ``from_arrays``.
+
+        ``structure`` is ``_csr_structure(rows, cols, shape)`` when the caller has it already.
+        """
+        shape = (len(users), len(items))
+        if structure is None:
+            structure = _csr_structure(rows, cols, shape)
+        if structure is None:
+            keep = _resolve_duplicates(rows, cols, values, order, len(items), duplicates)
+            rows, cols, values = rows[keep], cols[keep], values[keep]
+            order = None if order is None else order[keep]
+            structure = _csr_structure(rows, cols, shape)
+        del rows, cols
+        indptr, indices, perm = structure
+        return cls._from_parts(
+            {"indptr": indptr, "indices": indices, "perm": perm, "values": values, "order": order},
+            users,
+            items,
+            item_metadata,
+        )
+
+    @classmethod
+    def _from_parts(cls, parts: dict, users, items, item_metadata=None) -> Interactions:
+        """Build from a CSR structure and unpermuted columns, taking them out of ``parts`` (indptr, indices,
+        perm, values, order) so each is released as soon as it has been used: loading 10M interactions then
+        needs little more memory than the result."""
+        shape = (len(users), len(items))
+        indptr, indices = parts.pop("indptr"), parts.pop("indices")
+        data = _gather(parts.pop("values"), parts["perm"])  # values may be compact: gathered into float64
+        matrix = _frozen(sp.csr_array((data, indices, indptr), shape=shape))
+        del data
+        order = parts.pop("order")
         order_matrix = None
-        if order_values is not None:
-            order_matrix = sp.csr_array((order_values[keep], (rows, cols)), shape=matrix.shape)
-            order_matrix = _frozen(order_matrix)
-        return cls(_frozen(matrix), users, items, order_matrix, item_metadata)
+        if order is not None:
+            order_data = _gather(order, parts["perm"])
+            del order
+            order_matrix = _frozen(sp.csr_array((order_data, indices, indptr), shape=shape))
+        parts.clear()
+        return cls(matrix, users, items, order_matrix, item_metadata)
 
     # ---------------------------------------------------------------------------------------------- reading
     @property
@@ -165,10 +245,21 @@ class Interactions:
 
     # --------------------------------------------------------------------------------------------- changing
     def with_added(self, user_ids, item_ids, values=None, order=None) -> tuple[Interactions, Delta]:
-        """A new object with these interactions added (existing pairs take the new value) and the delta."""
-        user_ids = np.asarray(user_ids)
-        item_ids = np.asarray(item_ids)
-        values = np.ones(user_ids.size) if values is None else np.asarray(values, dtype=np.float64)
+        """A new object with these interactions added (existing pairs take the new value) and the delta.
+
+        Within the batch a repeated pair keeps its last value. New ids are appended to the vocabularies (and
+        get empty metadata). When this object has an order, added interactions without one get NaN.
+        """
+        user_ids = np.asarray(user_ids).reshape(-1)
+        item_ids = np.asarray(item_ids).reshape(-1)
+        n = user_ids.size
+        values = np.ones(n) if values is None else np.asarray(values, dtype=np.float64).reshape(-1)
+        if item_ids.size != n or values.size != n or (order is not None and np.asarray(order).size != n):
+            raise DataError("user ids, item ids, values and order must have the same length")
+        if not np.isfinite(values).all():
+            raise DataError(f"{int((~np.isfinite(values)).sum())} added value(s) are NaN or infinite")
+        if order is not None and self.order is None:
+            raise DataError("these interactions have no order; add without order, or build them with one")
         users = self.users.extended(user_ids)
         items = self.items.extended(item_ids)
         rows, cols = users.numbers(user_ids), items.numbers(item_ids)
@@ -176,46 +267,135 @@ class Interactions:
         all_rows = np.concatenate([old_rows, rows])
         all_cols = np.concatenate([old_cols, cols])
         all_values = np.concatenate([old_values, values])
+        all_order = None
         if self.order is not None:
-            new_order = np.full(rows.size, np.nan) if order is None else np.asarray(order, dtype=np.float64)
+            new_order = np.full(n, np.nan) if order is None else np.asarray(order, dtype=np.float64).reshape(-1)
             all_order = np.concatenate([old_order, new_order])
-        else:
-            all_order = None
         keep = _resolve_duplicates(all_rows, all_cols, all_values, None, len(items), "last")
-        shape = (len(users), len(items))
-        matrix = sp.csr_array((all_values[keep], (all_rows[keep], all_cols[keep])), shape=shape)
-        order_matrix = None
-        if all_order is not None:
-            order_matrix = _frozen(sp.csr_array((all_order[keep], (all_rows[keep], all_cols[keep])), shape=shape))
         metadata = self.item_metadata
         if metadata is not None and len(items) > self.n_items:
             extra = len(items) - self.n_items
             metadata = {
-                k: np.concatenate([np.asarray(v), np.full(extra, None, dtype=object)]) for k, v in metadata.items()
+                k: np.concatenate([np.asarray(v, dtype=object), np.full(extra, None, dtype=object)])
+                for k, v in metadata.items()
             }
-        new = Interactions(_frozen(matrix), users, items, order_matrix, metadata)
+        new = Interactions._from_indices(
+            all_rows[keep],
+            all_cols[keep],
+            all_values[keep],
+            None if all_order is None else all_order[keep],
+            users,
+            items,
+            metadata,
+        )
+        # the pairs whose stored value (or order) differs from before
+        batch_keys = np.unique(rows * len(items) + cols)
+        b_rows, b_cols = batch_keys // len(items), batch_keys % len(items)
+        new_values = _lookup(new.matrix, b_rows, b_cols)
+        old_found, old_at = _find(old_rows * len(items) + old_cols, batch_keys)
+        changed = ~old_found
+        changed[old_found] = old_values[old_at[old_found]] != new_values[old_found]
+        if self.order is not None:
+            new_orders = _lookup(new.order, b_rows, b_cols)
+            same_order = old_order[old_at[old_found]] == new_orders[old_found]
+            both_nan = np.isnan(old_order[old_at[old_found]]) & np.isnan(new_orders[old_found])
+            changed[old_found] |= ~(same_order | both_nan)
         delta = Delta(
-            added_users=rows,
-            added_items=cols,
-            added_values=values,
+            added_users=b_rows[changed],
+            added_items=b_cols[changed],
+            added_values=new_values[changed],
             n_new_users=len(users) - self.n_users,
             n_new_items=len(items) - self.n_items,
         )
         return new, delta
 
     def without(self, user_idx, item_idx) -> tuple[Interactions, Delta]:
-        """A new object without these (user_idx, item_idx) pairs (absent pairs are ignored) and the delta."""
-        user_idx = np.asarray(user_idx, dtype=np.int64)
-        item_idx = np.asarray(item_idx, dtype=np.int64)
+        """A new object without these (user_idx, item_idx) pairs (absent pairs are ignored) and the delta.
+
+        The vocabularies are kept, so users and items left with no interaction keep their index.
+        """
+        user_idx = np.asarray(user_idx, dtype=np.int64).reshape(-1)
+        item_idx = np.asarray(item_idx, dtype=np.int64).reshape(-1)
+        if user_idx.size != item_idx.size:
+            raise DataError(f"{user_idx.size} user indices but {item_idx.size} item indices")
         rows, cols, values, order = self.to_coo()
         drop = np.isin(rows * self.n_items + cols, user_idx * self.n_items + item_idx)
         keep = ~drop
-        matrix = sp.csr_array((values[keep], (rows[keep], cols[keep])), shape=self.matrix.shape)
-        order_matrix = None
-        if order is not None:
-            order_matrix = _frozen(sp.csr_array((order[keep], (rows[keep], cols[keep])), shape=self.matrix.shape))
-        new = Interactions(_frozen(matrix), self.users, self.items, order_matrix, self.item_metadata)
+        new = Interactions._from_indices(
+            rows[keep],
+            cols[keep],
+            values[keep],
+            None if order is None else order[keep],
+            self.users,
+            self.items,
+            self.item_metadata,
+        )
         return new, Delta(removed_users=rows[drop], removed_items=cols[drop])
+
+
+def _csr_structure(rows, cols, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """(indptr, indices, permutation) of the CSR holding the (row, col) entries, or None when a pair repeats.
+
+    ``permutation[k]`` is the input position of the k-th stored entry, or None when the input is already in
+    CSR order (rows ascending, columns strictly ascending within a row: then ``indices`` is ``cols`` itself).
+    O(n) plus per-row index sorts.
+    """
+    rows = np.asarray(rows)
+    cols = np.asarray(cols)
+    n = int(rows.size)
+    n_rows = shape[0]
+    index_dtype = np.int32 if max(shape[1], n) < 2**31 else np.int64
+    if n and np.all(rows[1:] >= rows[:-1]):  # grouped by user, as most files are: no sort across rows
+        indptr = np.zeros(n_rows + 1, dtype=index_dtype)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        indices = cols.astype(index_dtype, copy=False)
+        ascending = indices[1:] > indices[:-1]
+        ascending |= rows[1:] != rows[:-1]
+        if ascending.all():
+            return indptr, indices, None
+        del ascending
+        positions = np.arange(n, dtype=index_dtype)
+        pattern = sp.csr_array((positions, indices.copy(), indptr), shape=shape)
+        pattern.sort_indices()
+        same = pattern.indices[1:] == pattern.indices[:-1]
+        starts = indptr[1:-1]
+        same[starts[(starts > 0) & (starts < n)] - 1] = False  # a row's first entry may equal the last one's
+        if same.any():
+            return None
+        return indptr, pattern.indices, pattern.data
+    positions = np.arange(n, dtype=index_dtype)
+    pattern = sp.csr_array((positions, (rows, cols)), shape=shape)  # sums repeated pairs: nnz < n
+    if pattern.nnz != n:
+        return None
+    return pattern.indptr, pattern.indices, pattern.data
+
+
+def _gather(values: np.ndarray, perm: np.ndarray | None, block: int = 1 << 20) -> np.ndarray:
+    """``values[perm]`` as float64, built block by block (no full-size temporary in the input's dtype)."""
+    if perm is None:
+        return values.astype(np.float64)
+    out = np.empty(perm.size, dtype=np.float64)
+    for start in range(0, perm.size, block):
+        out[start : start + block] = values[perm[start : start + block]]
+    return out
+
+
+def _lookup(matrix: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Stored values at (rows, cols), NaN where nothing is stored."""
+    n_items = matrix.shape[1]
+    coo = matrix.tocoo()
+    found, at = _find(coo.row.astype(np.int64) * n_items + coo.col, rows * n_items + cols)
+    out = np.full(rows.size, np.nan)
+    out[found] = coo.data[at[found]]
+    return out
+
+
+def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(found, position) of each key in ascending ``sorted_keys``."""
+    at = np.searchsorted(sorted_keys, keys)
+    at_clipped = np.minimum(at, max(0, sorted_keys.size - 1))
+    found = (at < sorted_keys.size) & (sorted_keys[at_clipped] == keys) if sorted_keys.size else at < 0
+    return found, at_clipped
 
 
 def _resolve_duplicates(rows, cols, values, order, n_items, policy) -> np.ndarray:

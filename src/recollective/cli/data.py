@@ -1,0 +1,390 @@
+"""``recollective data ...``: inspect and convert interaction files (Goodreads, goodbooks-10k, MovieLens, any
+CSV / TSV / Parquet with a column mapping).
+
+Thin: each command turns its options into keyword options of :func:`recollective.data.read_interactions`
+(imported inside the command so ``recollective --help`` stays fast), and renders. The data options below are
+``Annotated`` aliases shared by every command that takes data, with :func:`load_data` to apply them: the same
+flags select a file everywhere. Loading validates everything before anything is written, so a bad file gives
+one ``error: ...`` line on stderr, exit status 2, and no output file.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.errors import InvalidParameterError
+
+__all__ = ["data_app", "load_data"]
+
+data_app = typer.Typer(
+    help="Real interaction data: inspect a file (counts, density, popularity, ratings, authors) or convert it "
+    "to Parquet. Formats: goodreads (UCSD JSON lines), goodbooks (goodbooks-10k), movielens, or any csv / tsv / "
+    "parquet with --user-col / --item-col / --rating-col.",
+    no_args_is_help=True,
+)
+
+
+class DataFormat(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    goodreads = "goodreads"
+    goodbooks = "goodbooks"
+    movielens = "movielens"
+
+
+class Duplicates(StrEnum):
+    error = "error"
+    last = "last"
+    max = "max"
+
+
+class Signal(StrEnum):
+    rating = "rating"
+    read = "read"
+    shelved = "shelved"
+
+
+PathArg = Annotated[Path, typer.Argument(help="The data file (or a goodbooks-10k / MovieLens folder).")]
+FormatOpt = Annotated[
+    DataFormat | None,
+    typer.Option("--format", help="File format; default: from the name (.csv, .tsv, .parquet, .json[.gz], folders)."),
+]
+SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator of csv / tsv (',', ';', '\\t', '::').")]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding of csv / tsv (default utf-8).")]
+UserColOpt = Annotated[str | None, typer.Option("--user-col", help="Column of user ids (default user_id).")]
+ItemColOpt = Annotated[str | None, typer.Option("--item-col", help="Column of item ids (default item_id).")]
+RatingColOpt = Annotated[
+    str | None, typer.Option("--rating-col", help="Column of ratings; without it every interaction is 1 (implicit).")
+]
+OrderColOpt = Annotated[str | None, typer.Option("--order-col", help="Column of timestamps or positions.")]
+NamesOpt = Annotated[
+    str | None, typer.Option("--names", help="Column names of a file without a header line, e.g. user,item,rating.")
+]
+RatingRangeOpt = Annotated[
+    str | None, typer.Option("--rating-range", help="Inclusive range ratings must lie in, e.g. 1,5.")
+]
+DuplicatesOpt = Annotated[
+    Duplicates | None,
+    typer.Option(
+        "--duplicates",
+        help="Rows repeating a (user, item) pair with another value: error, keep the last (latest), or the max. "
+        "Exact duplicate rows are always dropped. Default: last for inspect, error elsewhere.",
+    ),
+]
+SkipBadLinesOpt = Annotated[
+    bool, typer.Option("--skip-bad-lines", help="Skip and count malformed lines instead of failing on the first.")
+]
+SignalOpt = Annotated[
+    Signal | None,
+    typer.Option(
+        "--signal",
+        help="goodreads: what an interaction is: rating (rating > 0, explicit), read (is_read, implicit) or "
+        "shelved (every line, implicit). Default rating.",
+    ),
+]
+OrderFieldOpt = Annotated[
+    str | None,
+    typer.Option("--order-field", help="goodreads: date kept as the order (date_added, read_at, ..., or none)."),
+]
+BooksOpt = Annotated[
+    Path | None, typer.Option("--books", help="goodreads: books JSON; goodbooks: books.csv (default: beside).")
+]
+AuthorsOpt = Annotated[Path | None, typer.Option("--authors", help="goodreads: authors JSON (names of authors).")]
+ItemsOpt = Annotated[
+    Path | None, typer.Option("--items", help="csv / tsv / parquet: items table (item id, title, authors, ...).")
+]
+CatalogueOpt = Annotated[
+    bool, typer.Option("--catalogue", help="goodbooks / movielens: every catalogued item, rated or not.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _separator(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
+
+
+def _rating_range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameterError(f"--rating-range must be two numbers like 1,5; got {text!r}") from None
+    return low, high
+
+
+def load_data(
+    path: Path,
+    format: DataFormat | None = None,
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    user_col: str | None = None,
+    item_col: str | None = None,
+    rating_col: str | None = None,
+    order_col: str | None = None,
+    names: str | None = None,
+    rating_range: str | None = None,
+    duplicates: Duplicates | None = None,
+    skip_bad_lines: bool = False,
+    signal: Signal | None = None,
+    order_field: str | None = None,
+    books: Path | None = None,
+    authors: Path | None = None,
+    items: Path | None = None,
+    catalogue: bool = False,
+    default_duplicates: str = "error",
+):
+    """Load data from the shared data options (a :class:`recollective.data.LoadResult`)."""
+    from recollective.data import read_interactions
+
+    options = {
+        "sep": _separator(sep),
+        "encoding": encoding,
+        "user_col": user_col,
+        "item_col": item_col,
+        "rating_col": rating_col,
+        "order_col": order_col,
+        "names": tuple(n.strip() for n in names.split(",")) if names is not None else None,
+        "rating_range": _rating_range(rating_range),
+        "duplicates": (duplicates.value if duplicates is not None else default_duplicates),
+        "skip_bad_lines": skip_bad_lines,
+        "signal": signal.value if signal is not None else None,
+        "order": order_field,
+        "books_path": books,
+        "authors_path": authors,
+        "items_path": items,
+        "catalogue": catalogue,
+    }
+    return read_interactions(path, format.value if format is not None else None, **options)
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _note_load(result) -> None:
+    """Warnings about what loading dropped, on stderr."""
+    if result.n_bad_lines:
+        err_console.print(f"note: skipped {result.n_bad_lines:,} malformed line(s) (--skip-bad-lines)", markup=False)
+    if result.n_duplicate_rows:
+        err_console.print(f"note: dropped {result.n_duplicate_rows:,} exact duplicate row(s)", markup=False)
+    if result.n_conflicting_rows:
+        err_console.print(
+            f"note: {result.n_conflicting_rows:,} row(s) repeated a (user, item) pair with another value and "
+            "gave way to the kept one (--duplicates)",
+            markup=False,
+        )
+
+
+def _print_summary(summary: dict) -> None:
+    overview = Table(title=f"{summary['path']} ({summary['format']})", show_header=False)
+    overview.add_column("quantity")
+    overview.add_column("value", justify="right")
+    for key in ("n_users", "n_items", "n_interactions", "n_stored", "density"):
+        overview.add_row(key, _fmt(summary[key]))
+    for key in ("n_rows", "n_bad_lines", "n_filtered", "n_duplicate_rows", "n_conflicting_rows"):
+        overview.add_row(key, _fmt(summary[key]))
+    for who in ("per_user", "per_item"):
+        spread = summary[who]
+        overview.add_row(
+            f"interactions {who.replace('_', ' ')}",
+            f"min {_fmt(spread['min'])}, median {_fmt(spread['median'])}, mean {_fmt(spread['mean'])}, "
+            f"max {_fmt(spread['max'])}",
+        )
+    popularity = summary["popularity"]
+    overview.add_row("Gini of item counts", _fmt(popularity["gini"]))
+    overview.add_row(f"share on top 1% items ({popularity['top_1pct_items']})", _fmt(popularity["top_1pct_share"]))
+    overview.add_row("share on top 10% items", _fmt(popularity["top_10pct_share"]))
+    overview.add_row("items holding half the interactions", _fmt(popularity["items_for_half"]))
+    if summary["order"] is not None:
+        overview.add_row("order range", f"{_fmt(summary['order']['min'])} .. {_fmt(summary['order']['max'])}")
+    console.print(overview)
+    ratings = summary["ratings"]
+    if ratings is None:
+        console.print("ratings: none (implicit data: every interaction is 1)")
+    elif "counts" in ratings:
+        table = Table(title=f"ratings (mean {_fmt(ratings['mean'])})")
+        table.add_column("rating", justify="right")
+        table.add_column("count", justify="right")
+        table.add_column("share", justify="right")
+        total = sum(ratings["counts"].values())
+        for level, count in ratings["counts"].items():
+            table.add_row(level, f"{count:,}", f"{count / total:.3f}")
+        console.print(table)
+    else:
+        quantiles = ", ".join(f"q{float(q):g}={_fmt(v)}" for q, v in ratings["quantiles"].items())
+        console.print(f"ratings: mean {_fmt(ratings['mean'])}; {quantiles}")
+    authors = summary["authors"]
+    if authors is not None:
+        table = Table(
+            title=f"top authors by interactions ({authors['n_authors']:,} authors; Gini {_fmt(authors['gini'])}, "
+            f"top 1% hold {_fmt(authors['top_1pct_share'])})"
+        )
+        for column in ("author", "interactions", "items", "users"):
+            table.add_column(column, justify="left" if column == "author" else "right")
+        for row in authors["top"]:
+            table.add_row(row["author"], f"{row['n_interactions']:,}", f"{row['n_items']:,}", f"{row['n_users']:,}")
+        console.print(table)
+
+
+@data_app.command("inspect")
+@handles_errors
+def inspect(
+    path: PathArg,
+    format: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    user_col: UserColOpt = None,
+    item_col: ItemColOpt = None,
+    rating_col: RatingColOpt = None,
+    order_col: OrderColOpt = None,
+    names: NamesOpt = None,
+    rating_range: RatingRangeOpt = None,
+    duplicates: DuplicatesOpt = None,
+    skip_bad_lines: SkipBadLinesOpt = False,
+    signal: SignalOpt = None,
+    order_field: OrderFieldOpt = None,
+    books: BooksOpt = None,
+    authors: AuthorsOpt = None,
+    items: ItemsOpt = None,
+    catalogue: CatalogueOpt = False,
+    top: Annotated[int, typer.Option("--top", min=0, help="Authors listed in the author table.")] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Counts, density, popularity concentration, ratings and (when known) the author table of a data file.
+
+    n_interactions counts rows after exact duplicate rows are dropped, before any filtering; conflicting
+    duplicates keep the last row (--duplicates) and are counted in n_conflicting_rows.
+    """
+    from recollective.data import describe
+
+    result = load_data(
+        path,
+        format,
+        sep=sep,
+        encoding=encoding,
+        user_col=user_col,
+        item_col=item_col,
+        rating_col=rating_col,
+        order_col=order_col,
+        names=names,
+        rating_range=rating_range,
+        duplicates=duplicates,
+        skip_bad_lines=skip_bad_lines,
+        signal=signal,
+        order_field=order_field,
+        books=books,
+        authors=authors,
+        items=items,
+        catalogue=catalogue,
+        default_duplicates="last",
+    )
+    summary = describe(result, top_authors=top)
+    if json_out:
+        emit_json(summary)
+        return
+    _note_load(result)
+    _print_summary(summary)
+
+
+@data_app.command("convert")
+@handles_errors
+def convert(
+    path: PathArg,
+    out: Annotated[Path, typer.Argument(help="Output .parquet (user_id, item_id, value[, order]).")],
+    format: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    user_col: UserColOpt = None,
+    item_col: ItemColOpt = None,
+    rating_col: RatingColOpt = None,
+    order_col: OrderColOpt = None,
+    names: NamesOpt = None,
+    rating_range: RatingRangeOpt = None,
+    duplicates: DuplicatesOpt = None,
+    skip_bad_lines: SkipBadLinesOpt = False,
+    signal: SignalOpt = None,
+    order_field: OrderFieldOpt = None,
+    books: BooksOpt = None,
+    authors: AuthorsOpt = None,
+    items: ItemsOpt = None,
+    catalogue: CatalogueOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Validate a data file and write it as Parquet (plus OUT.items.parquet with the item metadata, if any).
+
+    The files are written to temporary names and renamed into place when complete; nothing is written when
+    loading fails.
+    """
+    from recollective.data import write_interactions_parquet
+
+    if not out.name.endswith(".parquet") or out.name.endswith(".items.parquet"):
+        raise InvalidParameterError(f"OUT must end in .parquet (not .items.parquet); got {str(out)!r}")
+    if out.is_dir():
+        raise InvalidParameterError(f"OUT {str(out)!r} is a directory; give a file name")
+    if not out.parent.is_dir():
+        raise InvalidParameterError(f"OUT: the directory {str(out.parent)!r} does not exist; create it first")
+    result = load_data(
+        path,
+        format,
+        sep=sep,
+        encoding=encoding,
+        user_col=user_col,
+        item_col=item_col,
+        rating_col=rating_col,
+        order_col=order_col,
+        names=names,
+        rating_range=rating_range,
+        duplicates=duplicates,
+        skip_bad_lines=skip_bad_lines,
+        signal=signal,
+        order_field=order_field,
+        books=books,
+        authors=authors,
+        items=items,
+        catalogue=catalogue,
+    )
+    written = write_interactions_parquet(result.interactions, out)
+    data = result.interactions
+    document = {
+        "path": result.path,
+        "format": result.format,
+        "written": [str(p) for p in written],
+        "n_users": data.n_users,
+        "n_items": data.n_items,
+        "n_interactions": result.n_distinct_rows,
+        "n_stored": data.n_interactions,
+        "n_rows": result.n_rows,
+        "n_bad_lines": result.n_bad_lines,
+        "n_filtered": result.n_filtered,
+        "n_duplicate_rows": result.n_duplicate_rows,
+        "n_conflicting_rows": result.n_conflicting_rows,
+        "has_order": data.order is not None,
+        "item_metadata": sorted(data.item_metadata) if data.item_metadata is not None else [],
+    }
+    if json_out:
+        emit_json(document)
+        return
+    _note_load(result)
+    console.print(
+        f"wrote {written[0]}: {data.n_interactions:,} interactions, {data.n_users:,} users x {data.n_items:,} items"
+        + (" (with order)" if data.order is not None else ""),
+        markup=False,
+    )
+    for extra in written[1:]:
+        console.print(f"wrote {extra}: item metadata ({', '.join(document['item_metadata'])})", markup=False)

@@ -1,0 +1,347 @@
+"""The UCSD Goodreads Book Graph (Wan & McAuley, RecSys 2018): interactions as JSON lines, plain or gzip.
+
+Each line is one shelf entry: ``user_id`` (hex string), ``book_id`` (a Goodreads id, as a string), ``is_read``,
+``rating`` (0 = no rating, else 1–5) and dates such as ``"Wed Mar 29 00:12:52 -0700 2017"`` (``date_added``,
+``date_updated``, ``read_at``, ``started_at``; the last two are often empty). ``signal`` says what an
+interaction is. The file is streamed in 32 MiB segments parsed by ``pyarrow.json`` and only the selected rows are
+kept, compactly, so the young-adult file (about 35M lines) needs memory for what is kept, not for the file.
+A line that is not valid, or a value of the wrong type or out of range, sends the reader to an exact
+line-by-line pass (Python's ``json``) that names the line and field — or skips and counts bad lines.
+
+Book metadata (``goodreads_books*.json[.gz]``: ``book_id``, ``title``, ``authors`` as a list of
+``{"author_id", "role"}``) and author names (``goodreads_book_authors.json[.gz]``: ``author_id``, ``name``) are
+read when given, keeping only the books that were loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pjson
+
+from recollective.data._arrow import to_numpy
+from recollective.data._columns import NumberColumn
+from recollective.data._interactions import Interactions
+from recollective.data._text import iter_lines, iter_segments
+from recollective.data._validation import (
+    LoadResult,
+    NeedsExactPass,
+    RawData,
+    Source,
+    assemble,
+    check_duplicates_policy,
+)
+from recollective.errors import DataError, InvalidParameterError
+
+__all__ = ["GOODREADS_ORDER_FIELDS", "GOODREADS_SIGNALS", "load_goodreads", "read_goodreads"]
+
+GOODREADS_SIGNALS = ("rating", "read", "shelved")
+GOODREADS_ORDER_FIELDS = ("date_added", "date_updated", "read_at", "started_at")
+DATE_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+_DATE_EXAMPLE = "Wed Mar 29 00:12:52 -0700 2017"
+_SIGNAL_FILTER = {
+    "rating": "keeping rows with rating > 0 (--signal rating)",
+    "read": "keeping rows with is_read true (--signal read)",
+}
+_CHUNK_LINES = 1 << 16
+
+
+def read_goodreads(
+    path,
+    *,
+    signal: str = "rating",
+    order: str | None = "date_added",
+    books_path=None,
+    authors_path=None,
+    duplicates: str = "error",
+    skip_bad_lines: bool = False,
+) -> LoadResult:
+    """Read Goodreads interactions (JSON lines, plain or .gz).
+
+    Parameters
+    ----------
+    path : path-like
+        ``goodreads_interactions_<genre>.json[.gz]``.
+    signal : {"rating", "read", "shelved"}
+        What an interaction is: "rating" keeps rows with ``rating > 0`` and uses the rating (explicit, 1–5);
+        "read" keeps rows with ``is_read`` and uses 1.0 (implicit); "shelved" keeps every row, value 1.0.
+    order : {"date_added", "date_updated", "read_at", "started_at"} or None (or "none")
+        The date kept as ``Interactions.order`` (Unix seconds; NaN where the field is empty).
+    books_path, authors_path : path-like, optional
+        Book metadata and author names; item metadata then holds ``title``, ``authors`` (names joined by
+        ", ") and ``primary_author`` (the first author without a role such as "Illustrator", else the first).
+    duplicates : {"error", "last", "max"}
+        For a (user, book) pair on several lines with different values.
+    skip_bad_lines : bool
+        Skip and count malformed lines instead of failing on the first one.
+    """
+    if order == "none":
+        order = None
+    if signal not in GOODREADS_SIGNALS:
+        raise InvalidParameterError(f"signal must be one of {', '.join(GOODREADS_SIGNALS)} (--signal); got {signal!r}")
+    if order is not None and order not in GOODREADS_ORDER_FIELDS:
+        raise InvalidParameterError(
+            f"order must be one of {', '.join(GOODREADS_ORDER_FIELDS)} or None (--order-field); got {order!r}"
+        )
+    check_duplicates_policy(duplicates)
+    path = Path(path)
+    source = Source(str(path), column_word="field")
+    options = {
+        "duplicates": duplicates,
+        "value_name": "rating" if signal == "rating" else "value",
+        "order_name": order or "order",
+        "filter_description": _SIGNAL_FILTER.get(signal),
+    }
+    if books_path is not None:
+        options["item_metadata"] = _book_metadata(Path(books_path), authors_path)
+    try:
+        raw = _read_fast(path, signal, order)
+        return assemble(raw, source, "goodreads", **options)
+    except NeedsExactPass:
+        raw = _read_exact(path, source, signal, order, skip_bad_lines)
+        return assemble(raw, source, "goodreads", **options)
+
+
+def load_goodreads(path, **options) -> Interactions:
+    """:func:`read_goodreads`'s interactions alone."""
+    return read_goodreads(path, **options).interactions
+
+
+def _new_raw(signal: str, order: str | None, exact: bool) -> RawData:
+    return RawData(
+        values=NumberColumn() if signal == "rating" else None,
+        order=NumberColumn() if order is not None else None,
+        lines=NumberColumn() if exact else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------- fast path
+def _read_fast(path: Path, signal: str, order: str | None) -> RawData:
+    fields = [("user_id", pa.string()), ("book_id", pa.string()), ("rating", pa.int64()), ("is_read", pa.bool_())]
+    if order is not None:
+        fields.append((order, pa.string()))
+    parse_options = pjson.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    read_options = pjson.ReadOptions(use_threads=True, block_size=1 << 22)
+    raw = _new_raw(signal, order, exact=False)
+    pool = pa.default_memory_pool()
+    for segment in iter_segments(path):
+        try:
+            table = pjson.read_json(pa.BufferReader(segment), read_options=read_options, parse_options=parse_options)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise NeedsExactPass() from None
+        del segment
+        _add_table(table, signal, order, raw)
+        del table
+        pool.release_unused()
+    return raw
+
+
+def _add_table(table: pa.Table, signal: str, order: str | None, raw: RawData) -> None:
+    names = ["user_id", "book_id", "rating", "is_read"] + ([order] if order else [])
+    if any(table.column(name).null_count for name in names):
+        raise NeedsExactPass()
+    rating = to_numpy(table.column("rating"))
+    if rating.size and (rating.min() < 0 or rating.max() > 5):
+        raise NeedsExactPass()
+    for name in ("user_id", "book_id"):
+        if pc.any(pc.equal(table.column(name), "")).as_py():
+            raise NeedsExactPass()
+    dates = None
+    if order is not None:
+        text = table.column(order)
+        parsed = pc.strptime(text, format=DATE_FORMAT, unit="s", error_is_null=True)
+        n_empty = pc.sum(pc.equal(text, "")).as_py() or 0
+        if parsed.null_count != n_empty:
+            raise NeedsExactPass()
+        dates = to_numpy(pc.cast(parsed, pa.int64())).astype(np.float64)
+    keep = None
+    if signal == "rating":
+        keep = rating > 0
+    elif signal == "read":
+        keep = to_numpy(table.column("is_read"))
+    n = table.num_rows
+    if keep is not None and not keep.all():
+        mask = pa.array(keep)
+        table = table.filter(mask)
+        rating = rating[keep]
+        dates = None if dates is None else dates[keep]
+    raw.users.add(table.column("user_id"))
+    raw.items.add(table.column("book_id"))
+    if raw.values is not None:
+        raw.values.add(rating)
+    if raw.order is not None:
+        raw.order.add(dates)
+    raw.n_rows += n
+    raw.n_filtered += n - table.num_rows
+
+
+# -------------------------------------------------------------------------------------------- exact path
+class _BadLine(Exception):
+    def __init__(self, message: str, field: str | None = None):
+        self.message, self.field = message, field
+
+
+def _read_exact(path: Path, source: Source, signal: str, order: str | None, skip_bad_lines: bool) -> RawData:
+    raw = _new_raw(signal, order, exact=True)
+    chunk: dict[str, list] = {"users": [], "items": [], "values": [], "order": [], "lines": []}
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            user, book, rating, is_read, date = _parse(line, order)
+        except _BadLine as bad:
+            if not skip_bad_lines:
+                raise source.error(bad.message, number, bad.field) from None
+            raw.n_bad_lines += 1
+            continue
+        raw.n_rows += 1
+        if (signal == "rating" and rating == 0) or (signal == "read" and not is_read):
+            raw.n_filtered += 1
+            continue
+        chunk["users"].append(user)
+        chunk["items"].append(book)
+        chunk["values"].append(rating)
+        chunk["order"].append(date)
+        chunk["lines"].append(number)
+        if len(chunk["lines"]) >= _CHUNK_LINES:
+            _flush(raw, chunk)
+    _flush(raw, chunk)
+    return raw
+
+
+def _parse(line: bytes, order: str | None):
+    """(user_id, book_id, rating, is_read, date in Unix seconds or NaN) of one line; _BadLine if malformed."""
+    try:
+        record = json.loads(line)
+    except UnicodeDecodeError as exc:
+        raise _BadLine(f"byte 0x{line[exc.start]:02x} is not valid UTF-8 (JSON files are UTF-8)") from None
+    except json.JSONDecodeError as exc:
+        raise _BadLine(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise _BadLine(f"expected a JSON object {{...}}, got {type(record).__name__ if record is not None else 'null'}")
+    required = ["user_id", "book_id", "rating", "is_read"] + ([order] if order else [])
+    for name in required:
+        if name not in record:
+            present = ", ".join(record) or "none"
+            raise _BadLine(f"no field {name!r}; the line has the fields {present}")
+    user, book = record["user_id"], record["book_id"]
+    for name, value in (("user_id", user), ("book_id", book)):
+        if not isinstance(value, str):
+            raise _BadLine(f"{json.dumps(value)} is not a string; ids are quoted strings", name)
+        if value == "":
+            raise _BadLine("empty id; every line needs one", name)
+    rating = record["rating"]
+    if not isinstance(rating, int) or isinstance(rating, bool):
+        raise _BadLine(f"{json.dumps(rating)} is not an integer from 0 to 5 (0 = not rated)", "rating")
+    if not 0 <= rating <= 5:
+        raise _BadLine(f"{rating} is outside 0 to 5 (0 = not rated)", "rating")
+    is_read = record["is_read"]
+    if not isinstance(is_read, bool):
+        raise _BadLine(f"{json.dumps(is_read)} is not true or false", "is_read")
+    date = np.nan
+    if order is not None:
+        text = record[order]
+        if not isinstance(text, str):
+            raise _BadLine(f"{json.dumps(text)} is not a date string like {_DATE_EXAMPLE!r}", order)
+        if text:
+            try:
+                date = float(int(datetime.strptime(text, DATE_FORMAT).timestamp()))
+            except ValueError:
+                raise _BadLine(f"{text!r} is not a date like {_DATE_EXAMPLE!r}", order) from None
+    return user, book, float(rating), is_read, date
+
+
+def _flush(raw: RawData, chunk: dict[str, list]) -> None:
+    if not chunk["lines"]:
+        return
+    raw.users.add(np.array(chunk["users"], dtype=object))
+    raw.items.add(np.array(chunk["items"], dtype=object))
+    if raw.values is not None:
+        raw.values.add(np.array(chunk["values"], dtype=np.float64))
+    if raw.order is not None:
+        raw.order.add(np.array(chunk["order"], dtype=np.float64))
+    raw.lines.add(np.array(chunk["lines"], dtype=np.int64))
+    for values in chunk.values():
+        values.clear()
+
+
+# ------------------------------------------------------------------------------------------- metadata
+def _book_metadata(books_path: Path, authors_path):
+    """A function of the loaded book ids giving title / authors / primary_author (None for unknown books)."""
+
+    def metadata(book_ids: np.ndarray) -> dict:
+        wanted = pa.array([str(b) for b in book_ids.tolist()], type=pa.string())
+        titles: dict[str, str] = {}
+        book_authors: dict[str, list[tuple[str, str]]] = {}
+        schema = pa.schema(
+            [
+                ("book_id", pa.string()),
+                ("title", pa.string()),
+                ("authors", pa.list_(pa.struct([("author_id", pa.string()), ("role", pa.string())]))),
+            ]
+        )
+        for table in _json_tables(books_path, schema, "book_id"):
+            table = table.filter(pc.is_in(table.column("book_id"), value_set=wanted))
+            for row in table.to_pylist():
+                titles[row["book_id"]] = row["title"]
+                book_authors[row["book_id"]] = [(a["author_id"], a["role"] or "") for a in row["authors"] or []]
+        names: dict[str, str] = {}
+        if authors_path is not None:
+            needed = pa.array(sorted({a for authors in book_authors.values() for a, _ in authors}), type=pa.string())
+            author_schema = pa.schema([("author_id", pa.string()), ("name", pa.string())])
+            for table in _json_tables(Path(authors_path), author_schema, "author_id"):
+                table = table.filter(pc.is_in(table.column("author_id"), value_set=needed))
+                names.update(zip(table.column("author_id").to_pylist(), table.column("name").to_pylist(), strict=True))
+        title_column = np.full(book_ids.size, None, dtype=object)
+        authors_column = np.full(book_ids.size, None, dtype=object)
+        primary_column = np.full(book_ids.size, None, dtype=object)
+        for i, book in enumerate(wanted.to_pylist()):
+            if book not in titles:
+                continue
+            title_column[i] = titles[book]
+            authors = book_authors[book]
+            if authors:
+                shown = [names.get(a, a) for a, _ in authors]
+                authors_column[i] = ", ".join(shown)
+                main = next((names.get(a, a) for a, role in authors if not role), shown[0])
+                primary_column[i] = main
+        return {"title": title_column, "authors": authors_column, "primary_author": primary_column}
+
+    return metadata
+
+
+def _json_tables(path: Path, schema: pa.Schema, key: str):
+    """Tables of a JSON-lines metadata file, segment by segment; DataError naming the first bad line."""
+    source = Source(str(path), column_word="field")
+    parse_options = pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    for segment in iter_segments(path):
+        try:
+            table = pjson.read_json(pa.BufferReader(segment), parse_options=parse_options)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            _explain_metadata(path, source, schema)
+            raise source.error("cannot be read as JSON lines") from None
+        if table.column(key).null_count:
+            _explain_metadata(path, source, schema)
+        yield table
+
+
+def _explain_metadata(path: Path, source: Source, schema: pa.Schema) -> None:
+    """Raise a DataError for the first line of a metadata file that is not an object with the fields."""
+    key = schema.names[0]
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise source.error(f"not valid JSON ({getattr(exc, 'msg', exc)})", number) from None
+        if not isinstance(record, dict):
+            raise source.error("expected a JSON object {...}", number)
+        if not isinstance(record.get(key), str):
+            raise source.error(f"no string field {key!r}", number, None)
+    raise DataError(f"{path}: cannot be read as JSON lines with the fields {', '.join(schema.names)}")

@@ -1,0 +1,171 @@
+"""End-to-end tests of ``recollective data inspect | convert`` through Typer's CliRunner (the root app)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from recollective.cli import app
+
+runner = CliRunner()
+CORPUS = Path(__file__).parents[1] / "data" / "malformed"
+EXPECTED = tomllib.loads((CORPUS / "expected.toml").read_text(encoding="utf-8"))
+
+
+def invoke(*args):
+    return runner.invoke(app, ["data", *(str(a) for a in args)])
+
+
+def assert_clean_error(result, expected: str | None = None) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    if expected is not None:
+        assert lines[0] == f"error: {expected}"
+
+
+def _contract(path: Path, sep: str, *extra) -> list:
+    return [
+        "inspect",
+        path,
+        "--format",
+        "csv",
+        "--sep",
+        sep,
+        "--encoding",
+        "utf-8",
+        "--user-col",
+        "who",
+        "--item-col",
+        "what",
+        "--rating-col",
+        "stars",
+        *extra,
+        "--json",
+    ]
+
+
+def test_inspect_contract_counts_after_dropping_exact_duplicates(tmp_path):
+    path = tmp_path / "ratings.txt"
+    path.write_text("who|what|stars\nann|b1|4\nann|b2|5\nann|b1|4\nbo|b1|3\ncy|b3|1\nbo|b1|3\n")
+    result = invoke(*_contract(path, "|"))
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert (document["n_users"], document["n_items"], document["n_interactions"]) == (3, 3, 4)
+    assert document["n_bad_lines"] == 0 and document["n_duplicate_rows"] == 2
+    assert document["density"] == pytest.approx(4 / 9)
+    assert document["ratings"]["counts"] == {"1": 1, "3": 1, "4": 1, "5": 1}
+    assert result.stderr == ""
+
+
+def test_inspect_contract_with_skip_bad_lines(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("who,what,stars\nann,b1,4\nann,b2\nbo,b1,x\nbo,b2,2\nbo,b2,2,9\ncy,b2,5\n")
+    failed = invoke(*_contract(path, ","))
+    assert_clean_error(failed, f"{path}: line 3: 2 fields separated by ',' but the header has 3 (a line cut short?)")
+    result = invoke(*_contract(path, ",", "--skip-bad-lines"))
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert (document["n_users"], document["n_items"], document["n_interactions"], document["n_bad_lines"]) == (
+        3,
+        2,
+        3,
+        3,
+    )
+
+
+def test_inspect_counts_conflicting_duplicates_and_keeps_the_last(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("who,what,stars\nann,b1,4\nann,b1,2\nbo,b1,3\n")
+    result = invoke(*_contract(path, ","))
+    document = json.loads(result.stdout)
+    assert document["n_interactions"] == 3 and document["n_stored"] == 2 and document["n_conflicting_rows"] == 1
+    assert document["ratings"]["counts"] == {"2": 1, "3": 1}
+    strict = invoke(*_contract(path, ",", "--duplicates", "error"))
+    assert_clean_error(strict)
+    assert "line 3: user 'ann' and item 'b1' again (first on line 2)" in strict.stderr
+
+
+def test_inspect_goodbooks_human_output_and_json(shared_data):
+    result = invoke("inspect", shared_data / "goodbooks-10k", "--top", 3)
+    assert result.exit_code == 0, result.output
+    for text in ("298,176", "2,672", "9,990", "J.K. Rowling", "Stephen King", "top authors by interactions"):
+        assert text in result.stdout
+    document = json.loads(invoke("inspect", shared_data / "goodbooks-10k", "--top", 3, "--json").stdout)
+    assert document["format"] == "goodbooks" and document["n_interactions"] == 298_176
+    assert [row["author"] for row in document["authors"]["top"]] == ["J.K. Rowling", "Stephen King", "Suzanne Collins"]
+
+
+def test_inspect_goodreads_signals(shared_data):
+    path = shared_data / "goodreads-ucsd-sample" / "goodreads_interactions_children_sample.json"
+    counts = {}
+    for signal in ("rating", "read", "shelved"):
+        document = json.loads(invoke("inspect", path, "--signal", signal, "--json").stdout)
+        counts[signal] = (document["n_interactions"], document["n_users"], document["n_items"])
+    assert counts == {"rating": (3_778, 233, 2_249), "read": (3_862, 235, 2_284), "shelved": (5_000, 261, 2_856)}
+
+
+def test_convert_writes_parquet_and_items_atomically(shared_data, tmp_path):
+    out = tmp_path / "ml.parquet"
+    result = invoke("convert", shared_data / "movielens-latest-small", out, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["written"] == [str(out), str(tmp_path / "ml.items.parquet")]
+    assert (document["n_users"], document["n_items"], document["n_interactions"]) == (610, 9_724, 100_836)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ml.items.parquet", "ml.parquet"]
+    table = pq.read_table(out)
+    assert table.num_rows == 100_836 and table.column_names == ["user_id", "item_id", "value", "order"]
+    again = invoke("inspect", out, "--rating-col", "value", "--order-col", "order", "--json")
+    assert json.loads(again.stdout)["n_interactions"] == 100_836
+    human = invoke("convert", shared_data / "movielens-latest-small", tmp_path / "again.parquet")
+    assert human.exit_code == 0 and "wrote" in human.stdout and "100,836 interactions" in human.stdout
+
+
+def _cli_options(entry: dict) -> list[str]:
+    args = ["--format", entry["format"]]
+    for key, value in entry.get("options", {}).items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif isinstance(value, list):
+            args += [flag, ",".join(str(v) for v in value)]
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_malformed_file_exits_2_with_one_line_and_writes_nothing(name, tmp_path):
+    entry = EXPECTED[name]
+    path = CORPUS / name
+    out = tmp_path / "out.parquet"
+    result = invoke("convert", path, out, *_cli_options(entry))
+    assert_clean_error(result, entry["error"].replace("{path}", str(path)))
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file left behind
+
+
+def test_usage_errors_are_one_line_too(shared_data, tmp_path):
+    assert_clean_error(
+        invoke("inspect", shared_data / "movielens-latest-small", "--signal", "read"),
+        "--signal do(es) not apply to --format movielens",
+    )
+    assert_clean_error(invoke("convert", shared_data / "goodbooks-10k", tmp_path / "out.csv"))
+    assert_clean_error(invoke("inspect", tmp_path / "missing.csv"), f"{tmp_path / 'missing.csv'}: no such file")
+    assert_clean_error(
+        invoke(
+            "inspect", shared_data / "goodbooks-10k" / "ratings_random.csv", "--format", "csv", "--rating-range", "x"
+        )
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_data_group_is_registered():
+    result = runner.invoke(app, ["data", "--help"])
+    assert result.exit_code == 0 and "inspect" in result.stdout and "convert" in result.stdout
