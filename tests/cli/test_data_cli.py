@@ -169,3 +169,12 @@ def test_usage_errors_are_one_line_too(shared_data, tmp_path):
 def test_data_group_is_registered():
     result = runner.invoke(app, ["data", "--help"])
     assert result.exit_code == 0 and "inspect" in result.stdout and "convert" in result.stdout
+
+
+def test_load_any_is_the_dispatch_other_commands_share(shared_data):
+    from recollective.cli.data import DataFormat, load_any
+
+    result = load_any(shared_data / "goodbooks-10k" / "ratings_random.csv", format=DataFormat.csv, item_col="book_id")
+    assert (result.interactions.n_interactions, result.interactions.n_items) == (298_176, 9_990)
+    assert result.interactions.matrix.data.max() == 1.0  # no --rating-col: implicit
+    assert load_any(shared_data / "goodbooks-10k", format="goodbooks").interactions.item_metadata is not None

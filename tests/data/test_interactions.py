@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recollective.data import Delta, Interactions, Vocabulary
-from recollective.data._interactions import _csr_structure
+from recollective.data._csr import csr_structure
 from recollective.data._vocabulary import encode_ids
 from recollective.errors import DataError
 
@@ -208,7 +208,7 @@ def test_csr_structure_finds_every_repeat_and_the_permutation(pairs, arrangement
         pairs = sorted(pairs, key=(lambda p: p[0]) if arrangement == "sorted by row" else None)
     rows = np.array([p[0] for p in pairs], dtype=np.int32)
     cols = np.array([p[1] for p in pairs], dtype=np.int32)
-    structure = _csr_structure(rows, cols, (6, 7))
+    structure = csr_structure(rows, cols, (6, 7))
     if len(set(pairs)) < len(pairs):
         assert structure is None
         return

@@ -7,12 +7,15 @@ import gzip
 import json
 import shutil
 import tomllib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recollective.data import (
     Interactions,
@@ -29,8 +32,10 @@ from recollective.data import (
     top_share,
     write_interactions_parquet,
 )
+from recollective.data._csv_exact import read_exact
+from recollective.data._goodreads import DATE_FORMAT, _fixed_width_dates
 from recollective.data._goodreads import _read_exact as goodreads_exact
-from recollective.data._tabular import TableSpec, _read_exact, _read_fast
+from recollective.data._tabular import TableSpec, _read_fast
 from recollective.data._text import read_header
 from recollective.data._validation import Source, assemble
 from recollective.errors import DataError, InvalidParameterError
@@ -134,6 +139,22 @@ def test_goodreads_fast_and_exact_paths_agree(shared_data, signal):
     _same(fast, exact.interactions)
 
 
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 12, 31)),
+    st.integers(-12 * 4, 14 * 4).map(lambda quarters: timedelta(minutes=15 * quarters)),
+)
+def test_fixed_width_goodreads_dates_agree_with_strptime(moment, offset):
+    text = moment.replace(tzinfo=timezone(offset), microsecond=0).strftime(DATE_FORMAT)
+    parsed = _fixed_width_dates(pa.array([text, ""]))
+    assert parsed[0] == datetime.strptime(text, DATE_FORMAT).timestamp() and np.isnan(parsed[1])
+
+
+def test_dates_outside_the_fixed_layout_go_to_the_general_parser():
+    assert _fixed_width_dates(pa.array(["Thu Feb 30 23:59:59 +0530 2023"])) is None  # no such day
+    assert _fixed_width_dates(pa.array(["Wed Mar 29 00:12:52 -0700 17"])) is None  # another width
+    assert _fixed_width_dates(pa.array(["Wed Mxr 29 00:12:52 -0700 2017"])) is None  # no such month
+
+
 def test_goodreads_reads_gzip_and_metadata(shared_data, tmp_path):
     source = shared_data / YOUNG_ADULT
     gz = tmp_path / "goodreads_interactions_young_adult.json.gz"
@@ -179,7 +200,7 @@ def test_csv_fast_and_exact_paths_agree(shared_data, relative, spec):
     source = Source(str(path))
     names, header = read_header(path, ",", "utf-8", source)
     fast = assemble(_read_fast(path, spec, names, header, source), source, "csv", id_type=spec.id_type).interactions
-    exact = assemble(_read_exact(path, spec, names, header, source), source, "csv", id_type=spec.id_type)
+    exact = assemble(read_exact(path, spec, names, header, source), source, "csv", id_type=spec.id_type)
     _same(fast, exact.interactions)
     assert fast.users.ids.dtype == (object if spec.id_type == "str" else np.int64)
 

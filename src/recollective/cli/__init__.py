@@ -10,6 +10,7 @@ import typer
 
 from recollective import __version__
 from recollective.cli.data import data_app
+from recollective.cli.data_targets import targets
 from recollective.cli.demo import demo
 from recollective.cli.game import game_app
 from recollective.cli.survey import survey_app
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(game_app, name="game")
 app.add_typer(survey_app, name="survey")
+data_app.command("targets")(targets)
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
 

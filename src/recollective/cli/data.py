@@ -20,7 +20,7 @@ from rich.table import Table
 from recollective.cli._output import console, emit_json, err_console, handles_errors
 from recollective.errors import InvalidParameterError
 
-__all__ = ["data_app", "load_data"]
+__all__ = ["data_app", "load_any", "load_data"]
 
 data_app = typer.Typer(
     help="Real interaction data: inspect a file (counts, density, popularity, ratings, authors) or convert it "
@@ -169,9 +169,22 @@ def load_data(
     return read_interactions(path, format.value if format is not None else None, **options)
 
 
+def load_any(path: Path, format=None, items: Path | None = None, **options):
+    """Load data given keyword options as other commands collect them (``format`` as a string or enum,
+    ``items`` for the items table, the rest as :func:`recollective.data.read_interactions` takes them)."""
+    from recollective.data import read_interactions
+
+    format_name = None if format is None else getattr(format, "value", format)
+    if "sep" in options:
+        options["sep"] = _separator(options["sep"])
+    return read_interactions(path, format_name, items_path=items, **options)
+
+
 def _fmt(value, digits: int = 4) -> str:
     if value is None:
         return "–"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
     return f"{value:,}" if isinstance(value, int) else str(value)

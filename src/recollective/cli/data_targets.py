@@ -60,21 +60,14 @@ DuplicatesOpt = Annotated[
 
 
 def _load(path: Path, **format_options):
-    """Interactions from ``path`` through the ``data inspect`` loader dispatch when it is there, else as a table."""
-    try:
-        from recollective.cli.data import load_any  # the data-inspect dispatch (other helper's module)
-    except ImportError:
-        load_any = None
-    options = {name: value for name, value in format_options.items() if value not in (None, False)}
-    if load_any is not None:
-        result = load_any(path, **options)
-    else:
-        from recollective.data._tabular import read_table
+    """Interactions from ``path`` through the shared loader dispatch (the same formats and flags as data inspect)."""
+    from recollective.data._loading import read_interactions
 
-        format_name = options.pop("format", None)
-        items = options.pop("items", None)
-        result = read_table(path, format_name, items_path=items, **options)
-    return getattr(result, "interactions", result)
+    options = {name: value for name, value in format_options.items() if value not in (None, False)}
+    format_name = options.pop("format", None)
+    if "items" in options:
+        options["items_path"] = options.pop("items")
+    return read_interactions(path, format_name, **options).interactions
 
 
 def _split(data, split: Split, test_fraction: float, seed: int):

@@ -30,12 +30,14 @@ class _Growing:
         self.size = 0
         self.capacity_hint = capacity_hint
 
-    def append(self, chunk: np.ndarray) -> None:
+    def append(self, chunk: np.ndarray, dtype=None) -> None:
+        """Append ``chunk``, stored as ``dtype`` (default its own; the caller checked the cast is exact)."""
+        dtype = np.dtype(dtype or chunk.dtype)
         if self.array is None:
             capacity = max(self.capacity_hint, chunk.size, 1024)
-            self.array = np.empty(capacity, dtype=chunk.dtype)  # untouched pages cost no memory
-        elif chunk.dtype != self.array.dtype:
-            self._widen(np.result_type(self.array.dtype, chunk.dtype))
+            self.array = np.empty(capacity, dtype=dtype)  # untouched pages cost no memory
+        elif dtype != self.array.dtype:
+            self._widen(np.result_type(self.array.dtype, dtype))
         needed = self.size + chunk.size
         if needed > self.array.size:
             grown = np.empty(max(needed, self.array.size + self.array.size // 4), dtype=self.array.dtype)
@@ -90,11 +92,11 @@ class IdColumn:
                 self._add_strings(chunk)
                 return
         array = np.asarray(chunk)
-        if array.dtype.kind in "iu":
-            if array.size and (array.min() < _INT32.min or array.max() > _INT32.max):
-                self._ints.append(array.astype(np.int64, copy=False))
-            else:
-                self._ints.append(array.astype(np.int32))
+        if array.dtype == np.int32:
+            self._ints.append(array)
+        elif array.dtype.kind in "iu":
+            fits = not array.size or (array.min() >= _INT32.min and array.max() <= _INT32.max)
+            self._ints.append(array, np.int32 if fits else np.int64)
         else:
             self._add_strings(pa.array(array, type=pa.string()))
 
@@ -122,7 +124,7 @@ class IdColumn:
             self._add_strings(pa.array(self._ints.take().astype(str), type=pa.string()))
         if self._dictionaries:
             return self._finish_strings(id_type)
-        return encode_ids(self._ints.take())
+        return encode_ids(self._ints.take(), overwrite=True)
 
     def _finish_strings(self, id_type: str) -> tuple[np.ndarray, np.ndarray]:
         distinct = pc.unique(pa.chunked_array(self._dictionaries, type=pa.string()).combine_chunks())
@@ -148,18 +150,26 @@ class IdColumn:
 
 
 class NumberColumn:
-    """Numbers (ratings, timestamps, line numbers), kept float32 or int32 when that is exact."""
+    """Numbers (ratings, timestamps, line numbers), kept float32 or int32 when that is exact.
+
+    The values live in a float64 buffer sized for the whole column, the compact 4-byte values packed in its
+    first half (untouched pages cost no memory). ``finish()`` widens them to float64 in place, from the end
+    backwards, so the float64 column never coexists with a compact copy.
+    """
 
     def __init__(self, capacity_hint: int = 0):
-        self._values = _Growing(capacity_hint)
-
-    @property
-    def size(self) -> int:
-        return self._values.size
+        self._buffer: np.ndarray | None = None  # float64, the capacity
+        self._dtype: np.dtype | None = None  # how the values are stored in it
+        self.size = 0
+        self.capacity_hint = capacity_hint
 
     def reserve(self, n: int) -> None:
         """Expect about ``n`` values in all (a hint)."""
-        self._values.capacity_hint = n
+        self.capacity_hint = n
+
+    def _stored(self) -> np.ndarray:
+        """The buffer seen in the stored dtype (all of its capacity)."""
+        return self._buffer.view(self._dtype)
 
     def add(self, chunk) -> None:
         if isinstance(chunk, pa.ChunkedArray):
@@ -168,27 +178,63 @@ class NumberColumn:
             return
         if isinstance(chunk, pa.Array):
             chunk = to_numpy(chunk)
-        self._values.append(_compact(np.asarray(chunk)))
+        values, dtype = _compact(np.asarray(chunk))
+        if self._buffer is None:
+            self._buffer = np.empty(max(self.capacity_hint, values.size, 1024), dtype=np.float64)
+            self._dtype = dtype
+        elif dtype != self._dtype:
+            wider = np.result_type(self._dtype, dtype)
+            if wider.itemsize == 8:  # int64 is kept as float64: the column ends as float64 anyway
+                self._widen_in_place()
+            else:
+                self._dtype = wider
+        needed = self.size + values.size
+        if needed > self._buffer.size:
+            grown = np.empty(max(needed, self._buffer.size + self._buffer.size // 4), dtype=np.float64)
+            grown.view(self._dtype)[: self.size] = self._stored()[: self.size]
+            self._buffer = grown
+        self._stored()[self.size : needed] = values
+        self.size = needed
+
+    def _widen_in_place(self) -> None:
+        """Turn the stored 4-byte values into float64 in the same buffer, last block first (a block's output
+        covers only inputs at or after its own start, all read by then)."""
+        if self._dtype == np.float64:
+            return
+        if self._dtype.itemsize == 4:
+            compact, wide = self._stored(), self._buffer
+            block = 1 << 16
+            for stop in range(self.size, 0, -block):
+                start = max(0, stop - block)
+                wide[start:stop] = compact[start:stop].astype(np.float64)  # read (copied) before written
+        else:
+            self._buffer[: self.size] = self._buffer.view(self._dtype)[: self.size].astype(np.float64)
+        self._dtype = np.dtype(np.float64)
 
     def finish(self, compact: bool = False) -> np.ndarray:
-        """All values: float64, or the compact dtype they were kept in when ``compact``."""
-        values = self._values.take()
-        return values if compact else values.astype(np.float64)
+        """All values, emptying the column: float64 (widened in place), or as kept when ``compact``."""
+        if self._buffer is None:
+            return np.empty(0, dtype=np.float64)
+        if not compact:
+            self._widen_in_place()
+        out = self._stored()[: self.size]
+        self._buffer, self._dtype, self.size = None, None, 0
+        return out
 
 
-def _compact(array: np.ndarray) -> np.ndarray:
-    """The narrowest of int32, float32, int64/float64 that holds ``array`` exactly."""
+def _compact(array: np.ndarray) -> tuple[np.ndarray, np.dtype]:
+    """(values, dtype to store them in): the narrowest of int32, float32, int64 / float64 that holds ``array``
+    exactly (the cast happens when the values are copied into the column)."""
     if array.dtype.kind in "iu":
-        if not array.size or (array.min() >= _INT32.min and array.max() <= _INT32.max):
-            return array.astype(np.int32, copy=False)
-        return array.astype(np.int64, copy=False)
+        fits = not array.size or (array.min() >= _INT32.min and array.max() <= _INT32.max)
+        return array, np.dtype(np.int32 if fits else np.int64)
     array = array.astype(np.float64, copy=False)
     narrow = array.astype(np.float32)
     if np.array_equal(narrow, array):
-        return narrow
+        return narrow, narrow.dtype
     del narrow
     if array.size and array.min() >= _INT32.min and array.max() <= _INT32.max:
         as_int = array.astype(np.int32)
         if np.array_equal(as_int, array):
-            return as_int
-    return array
+            return as_int, as_int.dtype
+    return array, array.dtype

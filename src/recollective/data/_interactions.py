@@ -14,6 +14,7 @@ from types import MappingProxyType
 import numpy as np
 import scipy.sparse as sp
 
+from recollective.data._csr import csr_structure, find, frozen, gather_float64, lookup, resolve_duplicates
 from recollective.data._vocabulary import Vocabulary
 from recollective.errors import DataError
 
@@ -55,13 +56,6 @@ class Delta:
         return np.unique(np.concatenate([self.added_items, self.removed_items]))
 
 
-def _frozen(matrix: sp.csr_array) -> sp.csr_array:
-    matrix.sort_indices()
-    for array in (matrix.data, matrix.indices, matrix.indptr):
-        array.flags.writeable = False
-    return matrix
-
-
 def _as_frozen_csr(matrix, what: str) -> sp.csr_array:
     """``matrix`` itself when it is a read-only float64 csr_array with sorted indices, else a frozen copy."""
     if not sp.issparse(matrix):
@@ -72,7 +66,7 @@ def _as_frozen_csr(matrix, what: str) -> sp.csr_array:
         and not any(a.flags.writeable for a in (matrix.data, matrix.indices, matrix.indptr))
     ):
         return matrix
-    return _frozen(sp.csr_array(matrix, dtype=np.float64, copy=True))
+    return frozen(sp.csr_array(matrix, dtype=np.float64, copy=True))
 
 
 def _read_only(column) -> np.ndarray:
@@ -182,16 +176,16 @@ class Interactions:
     ) -> Interactions:
         """Build from row / column indices into given vocabularies; ``duplicates`` as in ``from_arrays``.
 
-        ``structure`` is ``_csr_structure(rows, cols, shape)`` when the caller has it already.
+        ``structure`` is ``csr_structure(rows, cols, shape)`` when the caller has it already.
         """
         shape = (len(users), len(items))
         if structure is None:
-            structure = _csr_structure(rows, cols, shape)
+            structure = csr_structure(rows, cols, shape)
         if structure is None:
-            keep = _resolve_duplicates(rows, cols, values, order, len(items), duplicates)
+            keep = resolve_duplicates(rows, cols, values, order, len(items), duplicates)
             rows, cols, values = rows[keep], cols[keep], values[keep]
             order = None if order is None else order[keep]
-            structure = _csr_structure(rows, cols, shape)
+            structure = csr_structure(rows, cols, shape)
         del rows, cols
         indptr, indices, perm = structure
         return cls._from_parts(
@@ -208,15 +202,15 @@ class Interactions:
         needs little more memory than the result."""
         shape = (len(users), len(items))
         indptr, indices = parts.pop("indptr"), parts.pop("indices")
-        data = _gather(parts.pop("values"), parts["perm"])  # values may be compact: gathered into float64
-        matrix = _frozen(sp.csr_array((data, indices, indptr), shape=shape))
+        data = gather_float64(parts.pop("values"), parts["perm"])  # values may be compact: gathered into float64
+        matrix = frozen(sp.csr_array((data, indices, indptr), shape=shape))
         del data
         order = parts.pop("order")
         order_matrix = None
         if order is not None:
-            order_data = _gather(order, parts["perm"])
+            order_data = gather_float64(order, parts["perm"])
             del order
-            order_matrix = _frozen(sp.csr_array((order_data, indices, indptr), shape=shape))
+            order_matrix = frozen(sp.csr_array((order_data, indices, indptr), shape=shape))
         parts.clear()
         return cls(matrix, users, items, order_matrix, item_metadata)
 
@@ -271,7 +265,7 @@ class Interactions:
         if self.order is not None:
             new_order = np.full(n, np.nan) if order is None else np.asarray(order, dtype=np.float64).reshape(-1)
             all_order = np.concatenate([old_order, new_order])
-        keep = _resolve_duplicates(all_rows, all_cols, all_values, None, len(items), "last")
+        keep = resolve_duplicates(all_rows, all_cols, all_values, None, len(items), "last")
         metadata = self.item_metadata
         if metadata is not None and len(items) > self.n_items:
             extra = len(items) - self.n_items
@@ -291,12 +285,12 @@ class Interactions:
         # the pairs whose stored value (or order) differs from before
         batch_keys = np.unique(rows * len(items) + cols)
         b_rows, b_cols = batch_keys // len(items), batch_keys % len(items)
-        new_values = _lookup(new.matrix, b_rows, b_cols)
-        old_found, old_at = _find(old_rows * len(items) + old_cols, batch_keys)
+        new_values = lookup(new.matrix, b_rows, b_cols)
+        old_found, old_at = find(old_rows * len(items) + old_cols, batch_keys)
         changed = ~old_found
         changed[old_found] = old_values[old_at[old_found]] != new_values[old_found]
         if self.order is not None:
-            new_orders = _lookup(new.order, b_rows, b_cols)
+            new_orders = lookup(new.order, b_rows, b_cols)
             same_order = old_order[old_at[old_found]] == new_orders[old_found]
             both_nan = np.isnan(old_order[old_at[old_found]]) & np.isnan(new_orders[old_found])
             changed[old_found] |= ~(same_order | both_nan)
@@ -331,89 +325,3 @@ class Interactions:
             self.item_metadata,
         )
         return new, Delta(removed_users=rows[drop], removed_items=cols[drop])
-
-
-def _csr_structure(rows, cols, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
-    """(indptr, indices, permutation) of the CSR holding the (row, col) entries, or None when a pair repeats.
-
-    ``permutation[k]`` is the input position of the k-th stored entry, or None when the input is already in
-    CSR order (rows ascending, columns strictly ascending within a row: then ``indices`` is ``cols`` itself).
-    O(n) plus per-row index sorts.
-    """
-    rows = np.asarray(rows)
-    cols = np.asarray(cols)
-    n = int(rows.size)
-    n_rows = shape[0]
-    index_dtype = np.int32 if max(shape[1], n) < 2**31 else np.int64
-    if n and np.all(rows[1:] >= rows[:-1]):  # grouped by user, as most files are: no sort across rows
-        indptr = np.zeros(n_rows + 1, dtype=index_dtype)
-        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-        indices = cols.astype(index_dtype, copy=False)
-        ascending = indices[1:] > indices[:-1]
-        ascending |= rows[1:] != rows[:-1]
-        if ascending.all():
-            return indptr, indices, None
-        del ascending
-        positions = np.arange(n, dtype=index_dtype)
-        pattern = sp.csr_array((positions, indices.copy(), indptr), shape=shape)
-        pattern.sort_indices()
-        same = pattern.indices[1:] == pattern.indices[:-1]
-        starts = indptr[1:-1]
-        same[starts[(starts > 0) & (starts < n)] - 1] = False  # a row's first entry may equal the last one's
-        if same.any():
-            return None
-        return indptr, pattern.indices, pattern.data
-    positions = np.arange(n, dtype=index_dtype)
-    pattern = sp.csr_array((positions, (rows, cols)), shape=shape)  # sums repeated pairs: nnz < n
-    if pattern.nnz != n:
-        return None
-    return pattern.indptr, pattern.indices, pattern.data
-
-
-def _gather(values: np.ndarray, perm: np.ndarray | None, block: int = 1 << 20) -> np.ndarray:
-    """``values[perm]`` as float64, built block by block (no full-size temporary in the input's dtype)."""
-    if perm is None:
-        return values.astype(np.float64)
-    out = np.empty(perm.size, dtype=np.float64)
-    for start in range(0, perm.size, block):
-        out[start : start + block] = values[perm[start : start + block]]
-    return out
-
-
-def _lookup(matrix: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Stored values at (rows, cols), NaN where nothing is stored."""
-    n_items = matrix.shape[1]
-    coo = matrix.tocoo()
-    found, at = _find(coo.row.astype(np.int64) * n_items + coo.col, rows * n_items + cols)
-    out = np.full(rows.size, np.nan)
-    out[found] = coo.data[at[found]]
-    return out
-
-
-def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(found, position) of each key in ascending ``sorted_keys``."""
-    at = np.searchsorted(sorted_keys, keys)
-    at_clipped = np.minimum(at, max(0, sorted_keys.size - 1))
-    found = (at < sorted_keys.size) & (sorted_keys[at_clipped] == keys) if sorted_keys.size else at < 0
-    return found, at_clipped
-
-
-def _resolve_duplicates(rows, cols, values, order, n_items, policy) -> np.ndarray:
-    """Indices of the entries to keep, one per (row, col), by ``policy``."""
-    keys = rows.astype(np.int64) * max(1, n_items) + cols
-    if policy == "max":
-        ranking = np.lexsort((values, keys))
-    elif order is not None:
-        ranking = np.lexsort((np.arange(keys.size), order, keys))
-    else:
-        ranking = np.lexsort((np.arange(keys.size), keys))
-    sorted_keys = keys[ranking]
-    last = np.ones(sorted_keys.size, dtype=bool)
-    last[:-1] = sorted_keys[1:] != sorted_keys[:-1]
-    if policy == "error" and not last.all():
-        dup = int(ranking[int(np.flatnonzero(~last)[0]) + 1])  # the repeated occurrence
-        raise DataError(
-            f"duplicate (user, item) pair at input row {dup + 1} ({int((~last).sum())} duplicate(s) in all); "
-            "choose a duplicate policy: last or max"
-        )
-    return np.sort(ranking[last])

@@ -1,6 +1,6 @@
 """Any CSV / TSV / Parquet file of interactions, given a column mapping.
 
-Text files are read twice at most. The fast path parses 32 MiB segments with ``pyarrow.csv`` (explicit column
+Text files are read twice at most. The fast path parses 16 MiB segments with ``pyarrow.csv`` (explicit column
 types, only the mapped columns, all cores) and keeps each segment in compact form (``_columns``). When it meets
 anything it cannot place exactly — a malformed line, a value that does not convert, NaN, a rating out of range,
 a repeated (user, item) pair — the exact path reads the file line by line with the ``csv`` module, which names
@@ -20,15 +20,13 @@ import pyarrow.csv as pcsv
 
 from recollective.data._arrow import to_numpy
 from recollective.data._columns import NumberColumn
+from recollective.data._csv_exact import read_exact
 from recollective.data._interactions import Interactions
 from recollective.data._text import (
     ascii_compatible,
     check_encoding,
-    iter_lines,
     iter_segments,
     read_header,
-    split_fields,
-    undecodable,
 )
 from recollective.data._validation import (
     LoadResult,
@@ -39,13 +37,10 @@ from recollective.data._validation import (
     check_columns,
     check_duplicates_policy,
     check_rating_range,
-    show_number,
 )
 from recollective.errors import DataError, InvalidParameterError
 
 __all__ = ["TableSpec", "load_table", "read_table"]
-
-_CHUNK_LINES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -180,7 +175,7 @@ def read_delimited(path: Path, spec: TableSpec, format: str, **assemble_options)
         return assemble(raw, source, format, duplicates=spec.duplicates, id_type=spec.id_type, **assemble_options)
     except NeedsExactPass:
         pass
-    raw = _read_exact(data, spec, names, header_line, source)
+    raw = read_exact(data, spec, names, header_line, source)
     return assemble(raw, source, format, duplicates=spec.duplicates, id_type=spec.id_type, **assemble_options)
 
 
@@ -307,19 +302,21 @@ def _check_and_add(table: pa.Table, spec: TableSpec, numbers: list[str], dummies
     raw.users.add(table.column(spec.user_col))
     raw.items.add(table.column(spec.item_col))
     if spec.rating_col is not None:
-        values = to_numpy(table.column(spec.rating_col))
-        if values.dtype.kind == "f" and not np.isfinite(values).all():
-            raise NeedsExactPass()
-        if spec.rating_range is not None and values.size:
-            low, high = spec.rating_range
-            if values.min() < low or values.max() > high:
+        for chunk in table.column(spec.rating_col).chunks:
+            values = to_numpy(chunk)
+            if values.dtype.kind == "f" and not np.isfinite(values).all():
                 raise NeedsExactPass()
-        raw.values.add(values)
+            if spec.rating_range is not None and values.size:
+                low, high = spec.rating_range
+                if values.min() < low or values.max() > high:
+                    raise NeedsExactPass()
+            raw.values.add(values)
     if spec.order_col is not None:
-        order = to_numpy(table.column(spec.order_col))
-        if order.dtype.kind == "f" and not np.isfinite(order).all():
-            raise NeedsExactPass()
-        raw.order.add(order)
+        for chunk in table.column(spec.order_col).chunks:
+            order = to_numpy(chunk)
+            if order.dtype.kind == "f" and not np.isfinite(order).all():
+                raise NeedsExactPass()
+            raw.order.add(order)
     elif spec.order_by_position:
         raw.order.add(np.arange(raw.n_rows, raw.n_rows + table.num_rows))
     raw.n_rows += table.num_rows
@@ -343,117 +340,3 @@ def _prefetched(segments):
             with contextlib.suppress(DataError):  # the consumer stopped already; a late read error changes nothing
                 pending.result()
             segments.close()
-
-
-# -------------------------------------------------------------------------------------------- exact path
-def _read_exact(data, spec: TableSpec, names: list[str], header_line: int, source: Source) -> RawData:
-    """Read line by line; the first malformed line is a DataError naming it, or is skipped and counted."""
-    n_fields = len(names)
-    user_at, item_at = names.index(spec.user_col), names.index(spec.item_col)
-    rating_at = names.index(spec.rating_col) if spec.rating_col is not None else None
-    order_at = names.index(spec.order_col) if spec.order_col is not None else None
-    raw = RawData(
-        values=NumberColumn() if rating_at is not None else None,
-        order=NumberColumn() if order_at is not None or spec.order_by_position else None,
-        lines=NumberColumn(),
-    )
-    chunk: dict[str, list] = {"users": [], "items": [], "values": [], "order": [], "lines": []}
-    position = 0
-    sep_name = "a tab" if spec.sep == "\t" else repr(spec.sep)
-    for number, line in iter_lines(data):
-        if number <= header_line or not line:
-            continue
-        try:
-            user, item, value, order = _parse_line(
-                line, spec, names, n_fields, sep_name, user_at, item_at, rating_at, order_at
-            )
-        except _BadLine as bad:
-            if not spec.skip_bad_lines:
-                raise source.error(bad.message, number, bad.column) from None
-            raw.n_bad_lines += 1
-            continue
-        chunk["users"].append(user)
-        chunk["items"].append(item)
-        chunk["values"].append(value)
-        chunk["order"].append(position if spec.order_by_position else order)
-        chunk["lines"].append(number)
-        position += 1
-        if len(chunk["lines"]) >= _CHUNK_LINES:
-            _flush(raw, chunk)
-    _flush(raw, chunk)
-    return raw
-
-
-class _BadLine(Exception):
-    def __init__(self, message: str, column: str | None = None):
-        self.message, self.column = message, column
-
-
-def _parse_line(line, spec, names, n_fields, sep_name, user_at, item_at, rating_at, order_at):
-    """(user, item, value, order) of a good line; _BadLine(message, column) for a bad one."""
-    text = line.decode(spec.encoding, errors="surrogateescape")
-    try:
-        fields_ = split_fields(text, spec.sep)
-    except ValueError:
-        raise _BadLine('unclosed quote: a value that starts with " must end with " on the same line') from None
-    if len(fields_) != n_fields:
-        if len(fields_) < n_fields:
-            hint = "(a line cut short?)"
-        else:
-            hint = f"(quote values that contain {sep_name})" if len(spec.sep) == 1 else "(a separator inside a value?)"
-        expected = f"the header has {n_fields}" if spec.names is None else f"expected {n_fields}"
-        raise _BadLine(f"{len(fields_)} fields separated by {sep_name} but {expected} {hint}")
-    parsed = []
-    for at, what in ((user_at, "user"), (item_at, "item")):
-        value = fields_[at]
-        byte = undecodable(value)
-        if byte is not None:
-            raise _BadLine(_undecodable_message(byte, spec.encoding), names[at])
-        if value == "":
-            raise _BadLine(f"empty {what} id; every line needs one", names[at])
-        parsed.append(value)
-    for at, what in ((rating_at, "rating"), (order_at, "order")):
-        if at is None:
-            parsed.append(None)
-            continue
-        text_value = fields_[at]
-        byte = undecodable(text_value)
-        if byte is not None:
-            raise _BadLine(_undecodable_message(byte, spec.encoding), names[at])
-        if text_value.strip() == "":
-            raise _BadLine(f"empty {what}; every line needs one", names[at])
-        try:
-            number_value = float(text_value)
-        except ValueError:
-            raise _BadLine(f"{text_value!r} is not a number", names[at]) from None
-        if not np.isfinite(number_value):
-            raise _BadLine(f"{text_value!r} is not a finite number", names[at])
-        if what == "rating" and spec.rating_range is not None:
-            low, high = spec.rating_range
-            if not low <= number_value <= high:
-                raise _BadLine(
-                    f"{show_number(number_value)} is outside the rating range [{show_number(low)}, "
-                    f"{show_number(high)}]",
-                    names[at],
-                )
-        parsed.append(number_value)
-    return tuple(parsed)
-
-
-def _undecodable_message(byte: int, encoding: str) -> str:
-    return f"byte 0x{byte:02x} is not valid {encoding}; pass the file's encoding (--encoding, e.g. latin-1)"
-
-
-def _flush(raw: RawData, chunk: dict[str, list]) -> None:
-    if not chunk["lines"]:
-        return
-    raw.users.add(np.array(chunk["users"], dtype=object))
-    raw.items.add(np.array(chunk["items"], dtype=object))
-    if raw.values is not None:
-        raw.values.add(np.array(chunk["values"], dtype=np.float64))
-    if raw.order is not None:
-        raw.order.add(np.array(chunk["order"], dtype=np.float64))
-    raw.lines.add(np.array(chunk["lines"], dtype=np.int64))
-    raw.n_rows += len(chunk["lines"])
-    for values in chunk.values():
-        values.clear()

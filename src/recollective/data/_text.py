@@ -29,7 +29,7 @@ __all__ = [
     "undecodable",
 ]
 
-SEGMENT_BYTES = 1 << 25  # 32 MiB of text per pyarrow read: memory stays one segment above what is kept
+SEGMENT_BYTES = 1 << 24  # 16 MiB of text per pyarrow read: memory stays about two segments above what is kept
 _GZIP_MAGIC = b"\x1f\x8b"
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recollective.data._columns import IdColumn, NumberColumn
-from recollective.data._interactions import DUPLICATE_POLICIES, Interactions, _csr_structure
+from recollective.data._csr import csr_structure
+from recollective.data._interactions import DUPLICATE_POLICIES, Interactions
 from recollective.data._vocabulary import Vocabulary
 from recollective.errors import DataError, InvalidParameterError
 
@@ -228,23 +229,33 @@ def assemble(
         cols = np.searchsorted(catalogue, item_ids).astype(cols.dtype)[cols]
     else:
         items = Vocabulary._trusted(item_ids, "item")
-    # columns live in ``parts`` only, so that building the matrix can release each once used
-    parts = {
-        "values": raw.values.finish(compact=True) if raw.values is not None else np.ones(rows.size, np.float32),
-        "order": raw.order.finish(compact=True) if raw.order is not None else None,
-    }
-    lines = raw.lines.finish(compact=True) if raw.lines is not None else None
     shape = (len(users), len(items))
-    structure = _csr_structure(rows, cols, shape)
+    structure = csr_structure(rows, cols, shape)
     n_exact = n_conflicting = 0
+    # the columns live in ``parts`` only, so that building the matrix can release each once used
+    if structure is not None and structure[2] is None:  # already in CSR order: widen in place, no gather
+        n = rows.size
+        del rows, cols  # before the columns grow to float64
+        parts = {
+            "values": raw.values.finish() if raw.values is not None else np.ones(n),
+            "order": raw.order.finish() if raw.order is not None else None,
+        }
+        rows = cols = None
+    else:
+        parts = {
+            "values": raw.values.finish(compact=True) if raw.values is not None else np.ones(rows.size, np.float32),
+            "order": raw.order.finish(compact=True) if raw.order is not None else None,
+        }
     if structure is None:
+        lines = raw.lines.finish(compact=True) if raw.lines is not None else None
         keep, n_exact, n_conflicting = _deduplicate(
             rows, cols, parts["values"], parts["order"], lines, duplicates, source, users, items, value_name, order_name
         )
+        del lines
         rows, cols = rows[keep], cols[keep]
         parts = {name: None if column is None else column[keep] for name, column in parts.items()}
-        structure = _csr_structure(rows, cols, shape)
-    del lines, rows, cols  # the structure holds what is needed of them
+        structure = csr_structure(rows, cols, shape)
+    del rows, cols  # the structure holds what is needed of them
     parts["indptr"], parts["indices"], parts["perm"] = structure
     del structure
     metadata = item_metadata(items.ids) if item_metadata is not None else None

@@ -120,11 +120,13 @@ class Vocabulary:
         return f"Vocabulary({self.name}, {len(self)} ids)"
 
 
-def encode_ids(values) -> tuple[np.ndarray, np.ndarray]:
+def encode_ids(values, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct ids and the index of each value among them (``np.unique(..., return_inverse=True)``).
 
     Non-negative integers with a moderate maximum go through a lookup table (O(n)); strings through
     pyarrow's hash-based dictionary encoding; anything else through ``np.unique``.
+
+    ``overwrite=True`` lets an int32 ``values`` array be turned into its indices in place (no second copy).
 
     Returns
     -------
@@ -148,6 +150,11 @@ def encode_ids(values) -> tuple[np.ndarray, np.ndarray]:
             index_dtype = np.int32 if ids.size < 2**31 else np.int64
             lookup = np.cumsum(present, dtype=index_dtype)
             lookup -= 1
+            if overwrite and array.dtype == index_dtype and array.flags.writeable:
+                for start in range(0, array.size, 1 << 20):  # in place, block by block
+                    block = array[start : start + (1 << 20)]
+                    block[:] = lookup[block]
+                return ids.astype(np.int64, copy=False), array
             return ids.astype(np.int64, copy=False), lookup[array]
         ids, idx = np.unique(array, return_inverse=True)
         return ids.astype(np.int64, copy=False), _narrow(idx, ids.size)
