@@ -19,7 +19,15 @@ import numpy as np
 
 from recollective.game._theory_spectral import SpectralData, mu_enclosure
 
-__all__ = ["C_STAR", "PointCertificate", "Theorem1Interval", "corollary_2_3", "theorem1_interval", "theorem1_refined"]
+__all__ = [
+    "C_STAR",
+    "MajorityBlock",
+    "PointCertificate",
+    "Theorem1Interval",
+    "corollary_2_3",
+    "theorem1_interval",
+    "theorem1_refined",
+]
 
 C_STAR = (1.0 + math.sqrt(2.0)) / 2.0
 
@@ -219,6 +227,26 @@ def theorem1_refined(spectral: SpectralData, x: float) -> PointCertificate:
     return PointCertificate(x, "theorem 1 (c)", True, certified, conditions)
 
 
+@dataclass(frozen=True, eq=False)
+class MajorityBlock:
+    """The majority block A with, per user, j*_u = argmax_j A[u, j] (first), A[u, j*_u] and the gap to the best
+    item of lower value, min_{j in L_u} (A[u, j*_u] - A[u, j]) (inf when L_u is empty); computed once.
+    """
+
+    A: np.ndarray
+    j_star: np.ndarray
+    a_star: np.ndarray
+    gap: np.ndarray
+
+    @classmethod
+    def of(cls, A) -> MajorityBlock:
+        A = np.asarray(A, dtype=np.float64)
+        j_star = np.argmax(A, axis=1)
+        a_star = A[np.arange(A.shape[0]), j_star]
+        below = np.where(np.less(A, a_star[:, None]), A, -np.inf).max(axis=1, initial=-np.inf)
+        return cls(A, j_star, a_star, a_star - below)
+
+
 def _interval_div(lo, hi, d_lo, d_hi):
     """[lo, hi] / [d_lo, d_hi] for 0 < d_lo <= d_hi <= inf."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -239,8 +267,9 @@ def corollary_2_3(spectral: SpectralData, x: float, A: np.ndarray, *, refined: b
     ----------
     spectral : SpectralData
     x : float
-    A : ndarray of shape (n_majority_users, n_majority_items)
-        The majority block of R* (its entries decide argmax_j A[u, j] and the sets L_u).
+    A : ndarray of shape (n_majority_users, n_majority_items) or MajorityBlock
+        The majority block of R* (its entries decide argmax_j A[u, j] and the sets L_u); pass
+        ``MajorityBlock.of(A)`` when certifying many x.
     refined : bool, default=True
         Enclose mu in [mu_-, mu_+] (Lemma 2.4); False: the crude enclosure [0, gamma^2] (interlacing/Weyl).
 
@@ -248,7 +277,9 @@ def corollary_2_3(spectral: SpectralData, x: float, A: np.ndarray, *, refined: b
     -------
     PointCertificate
         Conditions K, M1-M3 (members), N1-N3 (non-members) and m (minority); majority users whose row of A is
-        zero are exempt (every item gives them utility 0).
+        zero are exempt (every item gives them utility 0). M2 and N2 are first bounded over the hull of
+        xi_j* - xi_j (O(1) per user) and evaluated item by item only where that bound is <= 0, so their
+        reported slack is a lower bound of the smallest left-hand side when they hold (exact when they fail).
     """
     x = float(x)
     test = "corollary 2.3 " + ("refined" if refined else "crude")
@@ -285,36 +316,39 @@ def corollary_2_3(spectral: SpectralData, x: float, A: np.ndarray, *, refined: b
     second = d_t * mu_hi / ((gamma2 - mu_hi) * N_lo) if mu_hi < gamma2 else math.inf
     Omega = min(spectral.d_rest_norm / 2.0, second)
 
-    j_star = np.argmax(A, axis=1)
-    rows = np.arange(A.shape[0])
-    a_star = A[rows, j_star]
+    block = A if isinstance(A, MajorityBlock) else MajorityBlock.of(A)
+    j_star, a_star = block.j_star, block.a_star
     active = a_star > 0  # zero rows are exempt
-    xi_lo, xi_hi = xi_c - eps_xi, xi_c + eps_xi
-    xs_lo, xs_hi = xi_lo[j_star], xi_hi[j_star]
-    lower_set = np.less(A, a_star[:, None])  # L_u
-    diff_c = xi_c[j_star][:, None] - xi_c[None, :]  # xi_j* - xi_j, +- 2 eps_xi
+    xs_lo, xs_hi = xi_c[j_star] - eps_xi, xi_c[j_star] + eps_xi
+    # xi_j* - xi_j lies in (xi_c,j* - xi_c,j) +- 2 eps_xi; over all j in the hull [d_lo, d_hi]
+    d_lo, d_hi = xs_lo - float(xi_c.max()) - eps_xi, xs_hi - float(xi_c.min()) + eps_xi
 
-    def users(mask):
-        return mask & active
+    def pairwise(mask, lo, hi, sign):
+        """min over j in L_u of A[u,j*] - A[u,j] + sign * bound[coef_u (xi_j* - xi_j)]: a cheap lower bound for
+        every user, made exact for the users where the bound is <= 0 (O(n1) each)."""
+        lb, ub = _product_bounds(lo, hi, d_lo, d_hi)
+        value = block.gap + (lb if sign > 0 else -ub)
+        for u in np.flatnonzero(mask & (value <= 0)):
+            lower = np.less(block.A[u], a_star[u])
+            diff = xi_c[j_star[u]] - xi_c[lower]
+            lb_u, ub_u = _product_bounds(lo[u], hi[u], diff - 2 * eps_xi, diff + 2 * eps_xi)
+            value[u] = (a_star[u] - block.A[u, lower] + (lb_u if sign > 0 else -ub_u)).min(initial=np.inf)
+        return value
 
-    members = users(spectral.member_mask)
+    members = spectral.member_mask & active
     pi_lo, pi_hi = _interval_div(x - phi_c - e, x - phi_c + e, N_lo, N_hi)
     lb1, _ = _product_bounds(pi_lo, pi_hi, 1.0 + xs_lo, 1.0 + xs_hi)
     conditions["M1"] = _condition((a_star - x + lb1)[members], st.majority_users[members])
-    lb2, _ = _product_bounds(pi_lo[:, None], pi_hi[:, None], diff_c - 2 * eps_xi, diff_c + 2 * eps_xi)
-    m2 = np.where(lower_set, a_star[:, None] - A + lb2, np.inf).min(axis=1, initial=np.inf)
-    conditions["M2"] = _condition(m2[members], st.majority_users[members])
+    conditions["M2"] = _condition(pairwise(members, pi_lo, pi_hi, 1)[members], st.majority_users[members])
     lb3, _ = _product_bounds(pi_lo, pi_hi, xs_lo, xs_hi)
     m3 = a_star + lb3 - np.maximum(x - phi_c + e, 0.0) * psi_Y * d2
     conditions["M3"] = _condition(m3[members], st.majority_users[members])
 
-    others = users(~spectral.member_mask)
+    others = ~spectral.member_mask & active
     nu_lo, nu_hi = _interval_div(phi_c - e, phi_c + e, N_lo, N_hi)
     _, ub1 = _product_bounds(nu_lo, nu_hi, 1.0 + xs_lo, 1.0 + xs_hi)
     conditions["N1"] = _condition((a_star - ub1)[others], st.majority_users[others])
-    _, ub2 = _product_bounds(nu_lo[:, None], nu_hi[:, None], diff_c - 2 * eps_xi, diff_c + 2 * eps_xi)
-    n2 = np.where(lower_set, a_star[:, None] - A - ub2, np.inf).min(axis=1, initial=np.inf)
-    conditions["N2"] = _condition(n2[others], st.majority_users[others])
+    conditions["N2"] = _condition(pairwise(others, nu_lo, nu_hi, -1)[others], st.majority_users[others])
     _, ub3 = _product_bounds(nu_lo, nu_hi, xs_lo, xs_hi)
     n3 = a_star - ub3 - np.maximum(e - phi_c, 0.0) * psi_Y * d2
     conditions["N3"] = _condition(n3[others], st.majority_users[others])

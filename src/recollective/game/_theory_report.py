@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_alpha, check_indices, check_preferences
 from recollective.game._outcome import DEFAULT_TIE_RTOL
 from recollective.game._theory_certificates import (
+    MajorityBlock,
     PointCertificate,
     Theorem1Interval,
     corollary_2_3,
@@ -91,14 +93,18 @@ class TheoryReport:
         }
 
 
-def _certify(test: str, spectral: SpectralData, x: float, A: np.ndarray) -> PointCertificate:
+def _certify(test: str, spectral: SpectralData, x: float, A: MajorityBlock) -> PointCertificate:
     if test == "theorem 1 (c)":
         return theorem1_refined(spectral, x)
     return corollary_2_3(spectral, x, A, refined=test.endswith("refined"))
 
 
-def certified_runs(spectral: SpectralData, A: np.ndarray, xs: np.ndarray) -> dict:
-    """Runs of consecutive points of ``xs`` that each pointwise test certifies: test -> list of [lo, hi]."""
+def certified_runs(spectral: SpectralData, A, xs: np.ndarray) -> dict:
+    """Runs of consecutive points of ``xs`` that each pointwise test certifies: test -> list of [lo, hi].
+
+    ``A`` is the majority block of R* (an ndarray or a :class:`MajorityBlock`).
+    """
+    A = A if isinstance(A, MajorityBlock) else MajorityBlock.of(A)
     runs: dict[str, list[list[float]]] = {}
     for test in TESTS:
         flags = [_certify(test, spectral, float(x), A).certified for x in xs]
@@ -149,6 +155,11 @@ def theory_report(
     Returns
     -------
     TheoryReport
+
+    Notes
+    -----
+    Runs with BLAS pinned to one thread (threadpoolctl): the work is small kernels and two SVDs, and on a shared
+    machine a multi-threaded SVD can be orders of magnitude slower (benchmarks/README.md).
     """
     R_true = check_preferences(R_true)
     alpha = check_alpha(alpha)
@@ -160,8 +171,22 @@ def theory_report(
         x = check_alpha(x, "x")
     if int(n_grid) < 1:
         raise InvalidParameterError(f"n_grid must be >= 1; got {n_grid!r}")
-    target = int(targets[0])
-    groups = {"user_group": user_group, "item_group": item_group}
+    with threadpool_limits(limits=1, user_api="blas"):  # small kernels; a shared machine punishes BLAS threads
+        return _report(
+            R_true,
+            alpha,
+            members,
+            int(targets[0]),
+            x,
+            x_max,
+            int(n_grid),
+            structure_rtol,
+            tie_rtol,
+            {"user_group": user_group, "item_group": item_group},
+        )
+
+
+def _report(R_true, alpha, members, target, x, x_max, n_grid, structure_rtol, tie_rtol, groups) -> TheoryReport:
     window = theory_window(
         R_true, members, target, alpha, x_max, tie_rtol=tie_rtol, structure_rtol=structure_rtol, **groups
     )
@@ -176,7 +201,7 @@ def theory_report(
     if x is None:
         x, source = (robust.x, "robust") if robust.radius is not None else (None, "none")
     inside = None if x is None or x > window.x_max else bool(window.piece_at(x).is_pareto_effective)
-    A = R_true[np.ix_(structure.majority_users, structure.majority_items)]
+    A = MajorityBlock.of(R_true[np.ix_(structure.majority_users, structure.majority_items)])
     xs = np.linspace(0.0, window.x_max, int(n_grid) + 1)[1:]
     return TheoryReport(
         structure=structure,

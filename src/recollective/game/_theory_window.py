@@ -124,6 +124,11 @@ def theory_window(
     Returns
     -------
     TheoryWindowResult
+
+    Notes
+    -----
+    Runs with BLAS pinned to one thread (threadpoolctl), the two large SVDs included: the rest is small kernels,
+    and on a shared machine a multi-threaded SVD can be orders of magnitude slower (benchmarks/README.md).
     """
     R_true = check_preferences(R_true)
     rule = as_rank_rule(alpha)
@@ -136,6 +141,13 @@ def theory_window(
         raise InvalidParameterError(f"rtol must lie in (0, 1); got {rtol!r}")
     if int(n_scan) < 2:
         raise InvalidParameterError(f"n_scan must be >= 2; got {n_scan!r}")
+    with threadpool_limits(limits=1, user_api="blas"):  # small kernels; a shared machine punishes BLAS threads
+        return _window(
+            R_true, members, targets, rule, x_max, rtol, tie_rtol, int(n_scan), user_group, item_group, structure_rtol
+        )
+
+
+def _window(R_true, members, targets, rule, x_max, rtol, tie_rtol, n_scan, user_group, item_group, structure_rtol):
     args = (R_true, members, targets, rule, x_max, rtol, tie_rtol)
     if targets.size != 1:
         return _fallback(f"{targets.size} target items: the theory covers one target", *args)
@@ -156,8 +168,7 @@ def theory_window(
     baseline = outcome(R_true, None, rule, tie_rtol=tie_rtol)
     evaluator = ExactEvaluator(R_true, spectral, tie_rtol)
     x_scale = float(R_true.max()) if R_true.max() > 0 else 1.0
-    with threadpool_limits(limits=1, user_api="blas"):
-        points, uncertified, tolerance = _scan(evaluator, x_max, int(n_scan), rtol, x_scale)
+    points, uncertified, tolerance = _scan(evaluator, x_max, n_scan, rtol, x_scale)
     pieces = _pieces(points, baseline, members, x_max)
     return TheoryWindowResult(
         members=members,
@@ -172,7 +183,7 @@ def theory_window(
         n_evaluations=evaluator.n_evaluations,
         method="theory",
         x_k=spectral.x_k,
-        n_scan=int(n_scan),
+        n_scan=n_scan,
     )
 
 
