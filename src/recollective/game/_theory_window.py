@@ -30,15 +30,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from recollective.errors import InvalidParameterError
-from recollective.game._checks import check_alpha, check_indices, check_preferences
 from recollective.game._family import FamilyPoint
 from recollective.game._outcome import DEFAULT_TIE_RTOL, outcome
-from recollective.game._rank_rules import AbsoluteThreshold, RankRule, as_rank_rule
+from recollective.game._rank_rules import AbsoluteThreshold, RankRule
 from recollective.game._theory_evaluator import ExactEvaluator
 from recollective.game._theory_spectral import spectral_data
 from recollective.game._theory_structure import DEFAULT_STRUCTURE_RTOL, detect_structure
-from recollective.game._windows import WindowResult, _merge, _pieces, effective_window
+from recollective.game._windows import WindowResult, _merge, _pieces, check_window_arguments, effective_window
 
 __all__ = ["TheoryWindowResult", "theory_window"]
 
@@ -130,17 +128,9 @@ def theory_window(
     Runs with BLAS pinned to one thread (threadpoolctl), the two large SVDs included: the rest is small kernels,
     and on a shared machine a multi-threaded SVD can be orders of magnitude slower (benchmarks/README.md).
     """
-    R_true = check_preferences(R_true)
-    rule = as_rank_rule(alpha)
-    members = check_indices(members, R_true.shape[0], "members", "user")
-    targets = check_indices(target, R_true.shape[1], "target", "item")
-    x_max = check_alpha(x_max, "x_max")
-    if x_max <= 0:
-        raise InvalidParameterError(f"x_max must be > 0; got {x_max!r}")
-    if not 0 < rtol < 1:
-        raise InvalidParameterError(f"rtol must lie in (0, 1); got {rtol!r}")
-    if int(n_scan) < 2:
-        raise InvalidParameterError(f"n_scan must be >= 2; got {n_scan!r}")
+    R_true, rule, members, targets, x_max = check_window_arguments(
+        R_true, members, target, alpha, x_max, rtol, n_scan, "n_scan", targets_name="target"
+    )
     with threadpool_limits(limits=1, user_api="blas"):  # small kernels; a shared machine punishes BLAS threads
         return _window(
             R_true, members, targets, rule, x_max, rtol, tie_rtol, int(n_scan), user_group, item_group, structure_rtol

@@ -140,6 +140,22 @@ def _merge(pieces, flag: str) -> list[tuple[float, float]]:
     return intervals
 
 
+def check_window_arguments(R_true, members, targets, alpha, x_max, rtol, n_points, n_name, targets_name="targets"):
+    """Validate the arguments shared by the window searches; returns (R_true, rule, members, targets, x_max)."""
+    R_true = check_preferences(R_true)
+    rule = as_rank_rule(alpha)
+    members = check_indices(members, R_true.shape[0], "members", "user")
+    targets = check_indices(targets, R_true.shape[1], targets_name, "item")
+    x_max = check_alpha(x_max, "x_max")
+    if x_max <= 0:
+        raise InvalidParameterError(f"x_max must be > 0; got {x_max!r}")
+    if not 0 < rtol < 1:
+        raise InvalidParameterError(f"rtol must lie in (0, 1); got {rtol!r}")
+    if int(n_points) < 2:
+        raise InvalidParameterError(f"{n_name} must be >= 2; got {n_points!r}")
+    return R_true, rule, members, targets, x_max
+
+
 def effective_window(
     R_true,
     members,
@@ -178,17 +194,9 @@ def effective_window(
     -------
     WindowResult
     """
-    R_true = check_preferences(R_true)
-    rule = as_rank_rule(alpha)
-    members = check_indices(members, R_true.shape[0], "members", "user")
-    targets = check_indices(targets, R_true.shape[1], "targets", "item")
-    x_max = check_alpha(x_max, "x_max")
-    if x_max <= 0:
-        raise InvalidParameterError(f"x_max must be > 0; got {x_max!r}")
-    if not 0 < rtol < 1:
-        raise InvalidParameterError(f"rtol must lie in (0, 1); got {rtol!r}")
-    if int(n_initial) < 2:
-        raise InvalidParameterError(f"n_initial must be >= 2; got {n_initial!r}")
+    R_true, rule, members, targets, x_max = check_window_arguments(
+        R_true, members, targets, alpha, x_max, rtol, n_initial, "n_initial"
+    )
     min_cell = x_max / 512 if min_cell is None else check_alpha(min_cell, "min_cell")
     baseline = outcome(R_true, None, rule, tie_rtol=tie_rtol) if baseline is None else baseline
 
