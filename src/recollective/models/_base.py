@@ -1,0 +1,231 @@
+"""The recommender contract (scikit-learn style), shared by every model.
+
+Hyper-parameters are keyword arguments of ``__init__``, stored unchanged; ``fit(interactions)`` checks them
+against the class's ``parameter_rules`` table, does the work and returns ``self``; learned state lives in
+attributes ending in ``_``. Scoring is dense, chunked over users; ranking and seen-item exclusion are shared
+(:mod:`recollective.models._ranking`), so no two models can differ there.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recollective.data import Delta, Interactions
+from recollective.errors import DataError, InvalidParameterError, NotFittedError
+from recollective.models._params import check_parameters
+from recollective.models._ranking import DEFAULT_BLOCK_BYTES, chunk_rows, exclude_seen, top_k
+
+__all__ = ["Recommender", "check_interactions"]
+
+logger = logging.getLogger(__name__)
+
+
+class Recommender:
+    """Base class of every recommender.
+
+    Subclasses set ``name`` (the registry and CLI name), ``parameter_rules`` (``{parameter: rule}``) and
+    ``refit_tolerance`` (a sentence stating how close ``refit`` is to a cold ``fit``), and implement
+    ``_fit(matrix, interactions, params)`` and ``_score_block(user_idx) -> ndarray (len(user_idx), n_items)``
+    (a fresh array, or a read-only view which ``recommend`` copies before excluding seen items);
+    they may override ``_refit(matrix, interactions, delta, params)`` with a fast path.
+
+    Attributes
+    ----------
+    n_users_, n_items_ : int
+        Shape of the training matrix.
+    seen_ : csr_array of shape (n_users_, n_items_)
+        The training interactions (what ``recommend(..., exclude_seen=True)`` leaves out).
+    params_ : dict
+        The checked hyper-parameters the model was fitted with.
+    """
+
+    name: ClassVar[str] = "recommender"
+    parameter_rules: ClassVar[dict] = {}
+    refit_tolerance: ClassVar[str] = "refit is a cold fit"
+    score_dtype: ClassVar[type] = np.float64
+
+    # ------------------------------------------------------------------------------------------ parameters
+    @classmethod
+    def _parameter_names(cls) -> list[str]:
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+    def get_params(self) -> dict:
+        """The hyper-parameters as given to ``__init__`` (``{name: value}``)."""
+        return {name: getattr(self, name) for name in self._parameter_names()}
+
+    def set_params(self, **params) -> Recommender:
+        """Set hyper-parameters (unknown names raise ``InvalidParameterError``); returns ``self``."""
+        names = self._parameter_names()
+        for key, value in params.items():
+            if key not in names:
+                raise InvalidParameterError(
+                    f"{self.name}: unknown hyper-parameter {key!r}; known: {', '.join(names) or 'none'}"
+                )
+            setattr(self, key, value)
+        return self
+
+    def clone(self) -> Recommender:
+        """An unfitted copy with the same hyper-parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def checked_params(self) -> dict:
+        """The hyper-parameters after their rules (raises ``InvalidParameterError`` naming the first bad one)."""
+        return check_parameters(self.name, self.parameter_rules, self.get_params())
+
+    # ------------------------------------------------------------------------------------------ fitting
+    def fit(self, interactions: Interactions) -> Recommender:
+        """Learn from ``interactions`` (users x items); forgets any earlier fit; returns ``self``."""
+        params = self.checked_params()
+        matrix = check_interactions(interactions, self.name)
+        self._forget()
+        self._fit(matrix, interactions, params)
+        self._remember(matrix, params)
+        return self
+
+    def refit(self, interactions: Interactions, delta: Delta | None = None) -> Recommender:
+        """Update the fit to ``interactions`` = the training data after ``delta``; returns ``self``.
+
+        Equal to ``fit(interactions)`` exactly or within ``refit_tolerance``. Without a delta, or before any
+        fit, or when users or items were appended, this is a cold ``fit``.
+        """
+        if not self.is_fitted() or delta is None:
+            return self.fit(interactions)
+        params = self.checked_params()
+        if params != self.params_:
+            return self.fit(interactions)
+        matrix = check_interactions(interactions, self.name)
+        if matrix.shape != (self.n_users_, self.n_items_) or delta.n_new_users or delta.n_new_items:
+            return self.fit(interactions)
+        self._refit(matrix, interactions, delta, params)
+        self._remember(matrix, params)
+        return self
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "params_")
+
+    def _forget(self) -> None:
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, key)
+
+    def _remember(self, matrix: sp.csr_array, params: dict) -> None:
+        self.n_users_, self.n_items_ = matrix.shape
+        self.seen_ = matrix
+        self.params_ = params
+
+    def _fit(self, matrix: sp.csr_array, interactions: Interactions, params: dict) -> None:
+        raise NotImplementedError
+
+    def _refit(self, matrix: sp.csr_array, interactions: Interactions, delta: Delta, params: dict) -> None:
+        self._forget_learned()
+        self._fit(matrix, interactions, params)
+
+    def _forget_learned(self) -> None:
+        for key in [k for k in vars(self) if k.endswith("_") and k not in ("n_users_", "n_items_", "seen_",
+                                                                           "params_")]:
+            delattr(self, key)
+
+    # ------------------------------------------------------------------------------------------ scoring
+    def score(self, user_idx, *, block_bytes: int = DEFAULT_BLOCK_BYTES) -> np.ndarray:
+        """Dense scores, ndarray of shape (len(user_idx), n_items_) (1-D for a scalar user).
+
+        Computed in user chunks of about ``block_bytes`` each; the result itself is dense, so use
+        ``recommend`` for many users.
+        """
+        users, scalar = self._check_users(user_idx)
+        out = np.empty((users.size, self.n_items_), dtype=self.score_dtype)
+        step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
+        for start in range(0, users.size, step):
+            out[start : start + step] = self._score_block(users[start : start + step])
+        return out[0] if scalar else out
+
+    def recommend(self, user_idx, k: int = 10, *, exclude_seen: bool = True, block_bytes: int = DEFAULT_BLOCK_BYTES):
+        """The top-``k`` items per user, best first, ties broken by lower item index.
+
+        Parameters
+        ----------
+        user_idx : int or array-like of int
+            Users (indices into the training vocabulary).
+        k : int >= 1
+        exclude_seen : bool, default True
+            Leave out each user's training items.
+        block_bytes : int
+            Peak size of one dense score block (memory bound, whatever the number of users).
+
+        Returns
+        -------
+        item_idx : ndarray of int64
+            Shape (min(k, n_items),) for a scalar user (trimmed where fewer items remain), else
+            (n_users, min(k, n_items)) padded with ``-1``.
+        scores : ndarray
+            The matching scores (``-inf`` at padding).
+        """
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise InvalidParameterError(f"k must be an integer >= 1; got {k!r}")
+        users, scalar = self._check_users(user_idx)
+        width = min(int(k), self.n_items_)
+        items = np.empty((users.size, width), dtype=np.int64)
+        scores = np.empty((users.size, width), dtype=self.score_dtype)
+        step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
+        for start in range(0, users.size, step):
+            chunk = users[start : start + step]
+            block = self._score_block(chunk)
+            if not (block.flags.owndata and block.flags.writeable and block.flags.c_contiguous) or (
+                block.dtype != self.score_dtype
+            ):  # never write -inf into a view of the model's own state
+                block = np.array(block, dtype=self.score_dtype, order="C")
+            if exclude_seen:
+                exclude_seen_rows(block, self.seen_, chunk)
+            items[start : start + chunk.size], scores[start : start + chunk.size] = top_k(block, width)
+        if scalar:
+            keep = items[0] >= 0
+            return items[0][keep], scores[0][keep]
+        return items, scores
+
+    def _score_block(self, user_idx: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_users(self, user_idx) -> tuple[np.ndarray, bool]:
+        if not self.is_fitted():
+            raise NotFittedError(f"this {self.name} model is not fitted yet; call fit(interactions) first")
+        scalar = np.ndim(user_idx) == 0
+        users = np.asarray(user_idx).reshape(-1)
+        if users.size and not np.issubdtype(users.dtype, np.integer):
+            raise InvalidParameterError(f"user_idx must be integer indices; got dtype {users.dtype}")
+        users = users.astype(np.int64)
+        if users.size and (users.min() < 0 or users.max() >= self.n_users_):
+            bad = users[(users < 0) | (users >= self.n_users_)][0]
+            raise InvalidParameterError(
+                f"user index {int(bad)} is out of range: the model was fitted on {self.n_users_} users "
+                f"(indices 0..{self.n_users_ - 1})"
+            )
+        return users, scalar
+
+
+def exclude_seen_rows(block: np.ndarray, seen: sp.csr_array, user_idx: np.ndarray) -> None:
+    """``-inf`` in ``block`` at each listed user's training items (``block`` row i is user ``user_idx[i]``)."""
+    exclude_seen(block, seen[user_idx] if user_idx.size else seen[:0])
+
+
+def check_interactions(interactions, owner: str) -> sp.csr_array:
+    """The training matrix of ``interactions`` (CSR, finite); raises ``DataError`` when it is empty or not data."""
+    if not isinstance(interactions, Interactions):
+        raise DataError(
+            f"{owner}: fit takes a recollective.data.Interactions (load one with recollective.data."
+            f"load_interactions or build one with Interactions.from_arrays); got {type(interactions).__name__}"
+        )
+    matrix = interactions.matrix
+    if matrix.nnz == 0 or 0 in matrix.shape:
+        raise DataError(
+            f"{owner}: the training data is empty ({matrix.shape[0]} users x {matrix.shape[1]} items, "
+            f"{matrix.nnz} interactions); nothing to learn from"
+        )
+    return matrix

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from recollective.models import _ranking
+from recollective.models._ranking import exclude_seen, top_k
+
+
+def brute_force(block, k):
+    """Sort each row by (-score, item index); excluded items (-inf) become -1."""
+    kk = min(k, block.shape[1])
+    items = np.array([np.lexsort((np.arange(row.size), -row))[:kk] for row in block]).reshape(block.shape[0], kk)
+    values = np.take_along_axis(block, items, axis=1)
+    return np.where(np.isneginf(values), -1, items), values
+
+
+@st.composite
+def tied_blocks(draw):
+    n_rows = draw(st.integers(1, 12))
+    n_items = draw(st.integers(1, 40))
+    block = draw(arrays(np.float64, (n_rows, n_items), elements=st.sampled_from([-np.inf, 0.0, 1.0, 2.0, 2.5])))
+    return block, draw(st.integers(1, 45))
+
+
+@given(tied_blocks())
+def test_top_k_equals_brute_force_with_ties_and_exclusions(case):
+    block, k = case
+    expected_items, expected_values = brute_force(block, k)
+    for min_size in (1, 10**12):  # torch path, numpy path
+        old = _ranking._TORCH_MIN_SIZE
+        _ranking._TORCH_MIN_SIZE = min_size
+        try:
+            items, values = top_k(block, k)
+        finally:
+            _ranking._TORCH_MIN_SIZE = old
+        np.testing.assert_array_equal(items, expected_items)
+        np.testing.assert_array_equal(values, expected_values)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_top_k_on_continuous_scores_matches_a_full_sort(dtype):
+    rng = np.random.default_rng(3)
+    block = rng.standard_normal((300, 2000)).astype(dtype)
+    items, values = top_k(block, 25)
+    expected = np.argsort(-block, axis=1, kind="stable")[:, :25]
+    np.testing.assert_array_equal(items, expected)
+    assert values.dtype == dtype
+
+
+def test_exclude_seen_sets_minus_inf_only_at_stored_entries():
+    import scipy.sparse as sp
+
+    block = np.zeros((2, 4))
+    exclude_seen(block, sp.csr_array(np.array([[1, 0, 0, 2], [0, 0, 3, 0]])))
+    np.testing.assert_array_equal(np.isneginf(block), [[True, False, False, True], [False, False, True, False]])
