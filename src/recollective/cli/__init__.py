@@ -13,6 +13,7 @@ from recollective.cli.data import data_app
 from recollective.cli.data_targets import targets
 from recollective.cli.demo import demo
 from recollective.cli.game import game_app
+from recollective.cli.models import models_app
 from recollective.cli.survey import survey_app
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(game_app, name="game")
 app.add_typer(survey_app, name="survey")
+app.add_typer(models_app, name="models")
 data_app.command("targets")(targets)
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)

@@ -56,8 +56,8 @@ def emit_json(document: dict) -> None:
 
 
 def handles_errors(command: Callable) -> Callable:
-    """Turn RecollectiveError into one ``error: ...`` line on stderr and exit status 2 (traceback with
-    RECOLLECTIVE_DEBUG=1)."""
+    """Turn RecollectiveError (and OS errors such as a denied permission) into one ``error: ...`` line on stderr
+    and exit status 2 (traceback with RECOLLECTIVE_DEBUG=1)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -68,6 +68,16 @@ def handles_errors(command: Callable) -> Callable:
                 raise
             message = " ".join(str(exc).split())
             err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # permissions, full disk, a folder where a file was expected
+            if os.environ.get("RECOLLECTIVE_DEBUG"):
+                raise
+            where = f" {exc.filename}" if exc.filename else ""
+            err_console.print(
+                f"error: cannot access{where}: {exc.strerror or exc}; check the path and its permissions",
+                markup=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(2) from None
 
     return wrapper

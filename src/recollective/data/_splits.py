@@ -14,7 +14,7 @@ from recollective.data._interactions import Interactions
 from recollective.data._preprocess import restrict
 from recollective.errors import DataError, InvalidParameterError
 
-__all__ = ["leave_last_out", "random_holdout", "split_by_mask", "temporal_split"]
+__all__ = ["SPLIT_METHODS", "leave_last_out", "random_holdout", "split_by_mask", "split_interactions", "temporal_split"]
 
 
 def leave_last_out(
@@ -176,3 +176,20 @@ def _check_fraction(value, name: str) -> float:
     if not 0.0 < number < 1.0:
         raise InvalidParameterError(f"{name} must be strictly between 0 and 1; got {value!r}")
     return number
+
+
+SPLIT_METHODS = ("random-holdout", "leave-last-out", "temporal")
+
+
+def split_interactions(
+    interactions: Interactions, method: str = "random-holdout", test_fraction: float = 0.2, *, rng=0
+) -> tuple[Interactions, Interactions]:
+    """(train, test) by a named method: ``random-holdout`` (per user, ``test_fraction``), ``leave-last-out``
+    (each user's latest interaction by order) or ``temporal`` (the latest ``test_fraction`` of all)."""
+    if method == "random-holdout":
+        return random_holdout(interactions, test_fraction, rng=rng)
+    if method == "leave-last-out":
+        return leave_last_out(interactions, rng=rng)
+    if method == "temporal":
+        return temporal_split(interactions, fraction=test_fraction, rng=rng)
+    raise InvalidParameterError(f"unknown split {method!r}; choose one of: {', '.join(SPLIT_METHODS)}")
