@@ -1,0 +1,280 @@
+"""What-if evaluation of one campaign: baseline model, campaign, refit, and who gains or loses.
+
+Truth is the held-out test interactions (real data). Per-user utility is NDCG@k on the user's held-out items;
+a user is better (worse) off when the utility rises (falls) by more than the noise floor — the
+seed-to-seed variation of the baseline itself (:func:`estimate_noise_floor`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from recollective.campaigns._apply import CampaignApplication, apply_campaign
+from recollective.campaigns._spec import Campaign
+from recollective.data import Interactions
+from recollective.errors import DataError
+from recollective.metrics import (
+    UndefinedMetricWarning,
+    amplification,
+    average_popularity_per_user,
+    discounted_target_exposure,
+    exposure_gini,
+    item_coverage,
+    item_popularity,
+    long_tail_items,
+    long_tail_share_per_user,
+    ranking_metrics_per_user,
+)
+from recollective.models import Recommender
+
+__all__ = ["CampaignOutcome", "estimate_noise_floor", "evaluate_campaign", "target_audience", "test_users"]
+
+N_POPULARITY_BINS = 5
+
+
+def test_users(test: Interactions, relevance_threshold: float | None = None) -> np.ndarray:
+    """Users with at least one relevant held-out interaction (sorted indices)."""
+    relevant = _relevant(test.matrix, relevance_threshold)
+    return np.flatnonzero(np.diff(relevant.indptr) > 0)
+
+
+def target_audience(test: Interactions, targets, relevance_threshold: float | None = None) -> np.ndarray:
+    """Test users with a relevant held-out interaction on a target (sorted indices): who would like the targets."""
+    relevant = _relevant(test.matrix, relevance_threshold).tocsc()
+    targets = np.asarray(targets, dtype=np.int64)
+    users = [relevant.indices[relevant.indptr[t] : relevant.indptr[t + 1]] for t in targets]
+    return np.unique(np.concatenate(users)).astype(np.int64) if users else np.empty(0, np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class CampaignOutcome:
+    """Before/after numbers of one campaign (``summary``) and the per-user utilities behind them.
+
+    Attributes
+    ----------
+    summary : dict
+        JSON-ready scalars (see :func:`evaluate_campaign`).
+    users : ndarray of int
+        The test users (rows of ``utility_before`` / ``utility_after``).
+    utility_before, utility_after : ndarray of shape (len(users),)
+        NDCG@k on each test user's held-out items.
+    application : CampaignApplication
+    audience : ndarray of int
+    """
+
+    summary: dict
+    users: np.ndarray
+    utility_before: np.ndarray
+    utility_after: np.ndarray
+    application: CampaignApplication
+    audience: np.ndarray
+    details: dict = field(default_factory=dict)
+
+
+def estimate_noise_floor(
+    model: Recommender,
+    train: Interactions,
+    test: Interactions,
+    k: int = 10,
+    *,
+    seeds=(0, 1),
+    fitted: Recommender | None = None,
+    quantile: float = 0.95,
+    relevance_threshold: float | None = None,
+) -> float:
+    """How much per-user NDCG@k moves between baselines fitted with different seeds alone.
+
+    The ``quantile`` of ``|NDCG_u(seed a) - NDCG_u(seed b)|`` over the test users (0 for models without an ``rng``
+    hyper-parameter). ``fitted``, when given, stands for the first seed's model (only the second is fitted).
+    Changes within this floor count as "unchanged" in the Pareto accounting.
+    """
+    if "rng" not in model.get_params():
+        return 0.0
+    users = test_users(test, relevance_threshold)
+    if users.size == 0:
+        return 0.0
+    utilities = []
+    for index, seed in enumerate(seeds[:2]):
+        reuse = index == 0 and fitted is not None
+        current = fitted if reuse else model.clone().set_params(rng=int(seed)).fit(train)
+        lists, _ = current.recommend(users, k)
+        utilities.append(_ndcg(lists, test.matrix[users], relevance_threshold))
+    return float(np.quantile(np.abs(utilities[0] - utilities[1]), quantile))
+
+
+def evaluate_campaign(
+    baseline: Recommender,
+    train: Interactions,
+    test: Interactions,
+    campaign: Campaign,
+    *,
+    k: int = 10,
+    rng: np.random.Generator | int | None = 0,
+    audience=None,
+    relevance_threshold: float | None = None,
+    noise_floor: float = 0.0,
+    embedding: np.ndarray | None = None,
+) -> CampaignOutcome:
+    """Apply ``campaign`` to ``train``, refit a copy of the fitted ``baseline``, and compare.
+
+    Parameters
+    ----------
+    baseline : Recommender
+        Fitted on ``train``; it is not modified (the refit works on a deep copy).
+    train, test : Interactions
+        The split (same vocabularies).
+    campaign : Campaign
+    k : int
+        List length.
+    rng : Generator, int or None
+        Draws participants, participation and budgets.
+    audience : array-like of int, optional
+        Users who would like the targets; default :func:`target_audience` of the test set.
+    relevance_threshold : float, optional
+    noise_floor : float, default 0
+        Utility changes with ``|change| <= noise_floor`` count as unchanged.
+    embedding : ndarray, optional
+        User embedding for ``participants="closest"``.
+
+    Returns
+    -------
+    CampaignOutcome
+        ``summary`` holds: ``audience_size``, ``n_selected``, ``n_participants`` (acting), ``n_actions``;
+        ``target_exposure_before/after`` (share of the audience with a target in its top k),
+        ``discounted_exposure_before/after`` (mean over the audience), ``target_ndcg_before/after`` (NDCG of the
+        audience's held-out target items), ``amplification_before/after`` (overall, Baumann & Mendler-Dünner);
+        ``ndcg_before/after`` and ``recall_before/after`` over all test users, ``ndcg_majority_*`` (test users
+        outside the audience), ``ndcg_audience_*``, ``ndcg_participants_*``; ``better_share``, ``unchanged_share``,
+        ``worse_share`` (all test users) and ``participants_better_share``, ``participants_worse_share``;
+        ``noise_floor``; ``hits_before/after`` (held-out hits in all lists: realised engagement);
+        ``coverage_*``, ``arp_*``, ``aplt_*``, ``gini_*``; ``externality_bins`` (share of list slots of non-target
+        items by training-popularity quintile, before and after).
+    """
+    if not baseline.is_fitted():
+        raise DataError("evaluate_campaign needs a fitted baseline model (fit it on the training interactions)")
+    if test.matrix.shape != train.matrix.shape:
+        raise DataError(
+            f"train and test must share their vocabularies: shapes {train.matrix.shape} and {test.matrix.shape}"
+        )
+    targets = np.asarray(campaign.targets, dtype=np.int64)
+    users = test_users(test, relevance_threshold)
+    audience = (
+        target_audience(test, targets, relevance_threshold)
+        if audience is None
+        else np.unique(np.asarray(audience, dtype=np.int64))
+    )
+    application = apply_campaign(campaign, train, audience, rng, embedding=embedding)
+    after_model = copy.deepcopy(baseline).refit(application.interactions, application.delta)
+
+    evaluated = np.union1d(users, np.union1d(audience, application.acting))
+    before_lists, _ = baseline.recommend(evaluated, k)
+    after_lists, _ = after_model.recommend(evaluated, k)
+    row_of = {int(u): r for r, u in enumerate(evaluated)}
+    test_rows = np.array([row_of[int(u)] for u in users], dtype=np.int64)
+    audience_rows = np.array([row_of[int(u)] for u in audience], dtype=np.int64)
+    truth = test.matrix[users]
+    before_u = _ndcg(before_lists[test_rows], truth, relevance_threshold)
+    after_u = _ndcg(after_lists[test_rows], truth, relevance_threshold)
+
+    summary = {
+        "k": int(k),
+        "audience_size": int(audience.size),
+        "n_test_users": int(users.size),
+        "n_selected": int(application.selected.size),
+        "n_participants": int(application.acting.size),
+        "n_actions": application.n_actions,
+        "noise_floor": float(noise_floor),
+    }
+    popularity = item_popularity(train.matrix)
+    tail = long_tail_items(popularity)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        for label, lists in (("before", before_lists), ("after", after_lists)):
+            summary.update(_target_numbers(label, lists, audience_rows, targets, test, audience, relevance_threshold,
+                                           popularity, k))
+            test_lists = lists[test_rows]
+            per_user = ranking_metrics_per_user(test_lists, truth, k, relevance_threshold=relevance_threshold)
+            summary[f"ndcg_{label}"] = _mean(per_user["ndcg"])
+            summary[f"recall_{label}"] = _mean(per_user["recall"])
+            summary[f"hits_{label}"] = int(np.nansum(per_user["recall"] * per_user["n_relevant"]).round())
+            summary[f"coverage_{label}"] = item_coverage(test_lists, train.n_items)
+            summary[f"arp_{label}"] = _mean(average_popularity_per_user(test_lists, popularity))
+            summary[f"aplt_{label}"] = _mean(long_tail_share_per_user(test_lists, tail))
+            summary[f"gini_{label}"] = exposure_gini(test_lists, train.n_items)
+        in_audience = np.isin(users, audience)
+        participants = np.isin(users, application.acting)
+        for group, mask in (("majority", ~in_audience), ("audience", in_audience), ("participants", participants)):
+            summary[f"ndcg_{group}_before"] = _mean(before_u[mask])
+            summary[f"ndcg_{group}_after"] = _mean(after_u[mask])
+    change = after_u - before_u
+    floor = max(float(noise_floor), 1e-12)
+    for prefix, mask in (("", np.ones(users.size, bool)), ("participants_", participants)):
+        n = int(mask.sum())
+        summary[f"{prefix}better_share"] = float((change[mask] > floor).mean()) if n else math.nan
+        summary[f"{prefix}worse_share"] = float((change[mask] < -floor).mean()) if n else math.nan
+        summary[f"{prefix}unchanged_share"] = float((np.abs(change[mask]) <= floor).mean()) if n else math.nan
+    summary["n_participants_in_test"] = int(participants.sum())
+    summary["externality_bins"] = _externalities(before_lists[test_rows], after_lists[test_rows], popularity, targets)
+    return CampaignOutcome(summary, users, before_u, after_u, application, audience)
+
+
+def _target_numbers(label, lists, audience_rows, targets, test, audience, threshold, popularity, k) -> dict:
+    out = {}
+    if audience_rows.size:
+        audience_lists = lists[audience_rows]
+        reached = np.isin(audience_lists, targets).any(axis=1)
+        out[f"target_exposure_{label}"] = float(reached.mean())
+        out[f"discounted_exposure_{label}"] = float(discounted_target_exposure(audience_lists, targets).mean())
+        relevant = _relevant(test.matrix[audience], threshold).tocoo()
+        keep = np.isin(relevant.col, targets)
+        target_truth = sp.csr_array(
+            (relevant.data[keep], (relevant.row[keep], relevant.col[keep])), shape=relevant.shape
+        )
+        out[f"target_ndcg_{label}"] = _mean(ranking_metrics_per_user(audience_lists, target_truth, k)["ndcg"])
+    else:
+        for key in ("target_exposure", "discounted_exposure", "target_ndcg"):
+            out[f"{key}_{label}"] = math.nan
+    out[f"amplification_{label}"] = amplification(lists, targets, popularity, k).overall
+    return out
+
+
+def _externalities(before_lists, after_lists, popularity, targets) -> list[dict]:
+    """Share of all list slots held by non-target items of each training-popularity quintile, before and after."""
+    others = np.setdiff1d(np.flatnonzero(popularity > 0), targets)
+    edges = np.quantile(popularity[others], np.linspace(0, 1, N_POPULARITY_BINS + 1)) if others.size else []
+    bins = []
+    for b in range(N_POPULARITY_BINS if others.size else 0):
+        low, high = edges[b], edges[b + 1]
+        members = others[(popularity[others] >= low) & ((popularity[others] < high) | (b == N_POPULARITY_BINS - 1))]
+        row = {"bin": b + 1, "min_popularity": float(low), "max_popularity": float(high), "n_items": int(members.size)}
+        for label, lists in (("before", before_lists), ("after", after_lists)):
+            slots = max(1, int((lists >= 0).sum()))
+            row[f"share_{label}"] = float(np.isin(lists, members).sum() / slots)
+        bins.append(row)
+    return bins
+
+
+def _ndcg(lists, truth, threshold) -> np.ndarray:
+    return ranking_metrics_per_user(lists, truth, lists.shape[1], relevance_threshold=threshold)["ndcg"]
+
+
+def _mean(values) -> float:
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else math.nan
+
+
+def _relevant(matrix, threshold) -> sp.csr_array:
+    matrix = sp.csr_array(matrix)
+    if threshold is None:
+        return matrix
+    kept = matrix.copy()
+    kept.data = np.where(kept.data >= threshold, kept.data, 0.0)
+    kept.eliminate_zeros()
+    return kept

@@ -1,0 +1,158 @@
+"""Sweeps of campaigns over collective sizes, policies and seeds, with one baseline fit per (model, seed).
+
+Each row is one (model, participants, position, size, seed) cell; :func:`summarize_rows` turns the rows into
+means with 95% t-intervals over seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+from recollective.campaigns._evaluate import estimate_noise_floor, evaluate_campaign, target_audience
+from recollective.campaigns._participants import user_embedding
+from recollective.campaigns._spec import Campaign
+from recollective.data import Interactions
+from recollective.errors import InvalidParameterError
+from recollective.models import Recommender
+
+__all__ = ["ROW_METRICS", "summarize_rows", "sweep_campaigns"]
+
+logger = logging.getLogger(__name__)
+
+ROW_METRICS = (
+    "target_exposure_before",
+    "target_exposure_after",
+    "discounted_exposure_before",
+    "discounted_exposure_after",
+    "amplification_before",
+    "amplification_after",
+    "ndcg_before",
+    "ndcg_after",
+    "ndcg_participants_before",
+    "ndcg_participants_after",
+    "ndcg_audience_before",
+    "ndcg_audience_after",
+    "better_share",
+    "worse_share",
+    "participants_better_share",
+    "participants_worse_share",
+    "arp_before",
+    "arp_after",
+    "coverage_before",
+    "coverage_after",
+    "n_participants",
+    "n_actions",
+    "audience_size",
+    "noise_floor",
+)
+
+
+def sweep_campaigns(
+    models: dict[str, Recommender],
+    train: Interactions,
+    test: Interactions,
+    campaign: Campaign,
+    *,
+    sizes: Sequence[float | int],
+    seeds: Sequence[int],
+    participants: Sequence[str] | None = None,
+    positions: Sequence[str] | None = None,
+    k: int = 10,
+    relevance_threshold: float | None = None,
+    noise_floor: bool = True,
+    progress: Callable[[int, int, dict], None] | None = None,
+) -> list[dict]:
+    """Evaluate ``campaign`` varied over sizes x participant policies x positions, for each model and seed.
+
+    Parameters
+    ----------
+    models : dict name -> unfitted Recommender
+        Each is cloned and fitted once per seed (with ``rng=seed`` when it has one) as the baseline.
+    campaign : Campaign
+        The template (targets, rating, budget, participation, ...); ``size``, ``participants`` and ``position``
+        are replaced by each cell's.
+    sizes, seeds : sequences
+    participants, positions : sequences of str, optional
+        Default: the template's own.
+    progress : callable(done, total, row), optional
+        Called after each cell.
+
+    Returns
+    -------
+    list of dict
+        One row per cell: ``model``, ``seed``, ``participants``, ``position``, ``size`` and :data:`ROW_METRICS`.
+    """
+    if not sizes or not seeds:
+        raise InvalidParameterError("a sweep needs at least one size and one seed")
+    participants = list(participants or [campaign.participants])
+    positions = list(positions or [campaign.position])
+    audience = target_audience(test, campaign.targets, relevance_threshold)
+    embedding = user_embedding(train, rng=0) if "closest" in participants else None
+    total = len(models) * len(seeds) * len(participants) * len(positions) * len(sizes)
+    rows, done = [], 0
+    for name, template in models.items():
+        for seed in seeds:
+            model = template.clone()
+            if "rng" in model.get_params():
+                model.set_params(rng=int(seed))
+            baseline = model.fit(train)
+            floor = (
+                estimate_noise_floor(template, train, test, k, seeds=(seed, seed + 1_000_003), fitted=baseline,
+                                     relevance_threshold=relevance_threshold)
+                if noise_floor
+                else 0.0
+            )
+            for policy in participants:
+                for position in positions:
+                    for size in sizes:
+                        cell = dataclasses.replace(campaign, participants=policy, position=position, size=size)
+                        outcome = evaluate_campaign(
+                            baseline, train, test, cell, k=k, rng=int(seed), audience=audience,
+                            relevance_threshold=relevance_threshold, noise_floor=floor, embedding=embedding,
+                        )
+                        row = {"model": name, "seed": int(seed), "participants": policy, "position": position,
+                               "size": size}
+                        row.update({key: outcome.summary[key] for key in ROW_METRICS})
+                        rows.append(row)
+                        done += 1
+                        if progress is not None:
+                            progress(done, total, row)
+    return rows
+
+
+def summarize_rows(rows: list[dict], metrics: Sequence[str] = ROW_METRICS, confidence: float = 0.95) -> list[dict]:
+    """Means over seeds with ``confidence`` t-intervals, one row per (model, participants, position, size).
+
+    Each metric ``m`` gives ``m`` (mean), ``m_low`` and ``m_high`` (the interval; equal to the mean for one seed).
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        key = (row["model"], row["participants"], row["position"], row["size"])
+        groups.setdefault(key, []).append(row)
+    out = []
+    for (model, policy, position, size), members in groups.items():
+        summary = {"model": model, "participants": policy, "position": position, "size": size,
+                   "n_seeds": len(members)}
+        for metric in metrics:
+            values = np.array([m[metric] for m in members], dtype=np.float64)
+            values = values[np.isfinite(values)]
+            mean, low, high = _interval(values, confidence)
+            summary[metric], summary[f"{metric}_low"], summary[f"{metric}_high"] = mean, low, high
+        out.append(summary)
+    return out
+
+
+def _interval(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    if values.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    if values.size == 1:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
+    return mean, mean - half, mean + half

@@ -1,0 +1,341 @@
+"""``recollective campaign run | plan``: a collective campaign on real data, evaluated by what-if refits.
+
+Thin: load (the data layer's flags), optionally k-core, split (seeded), resolve the targets (raw item ids and/or
+author names) and their audience (test users with a held-out interaction on a target), fit the baseline model,
+then call :func:`recollective.campaigns.evaluate_campaign` or :func:`recollective.campaigns.plan_campaign`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli.models import (
+    JsonOpt,
+    KCoreItemsOpt,
+    KCoreUsersOpt,
+    KOpt,
+    ModelName,
+    ModelOpt,
+    ParamOpt,
+    RelevanceOpt,
+    SeedOpt,
+    SplitName,
+    SplitOpt,
+    TestFractionOpt,
+    parse_params,
+)
+from recollective.errors import InvalidParameterError
+
+__all__ = ["campaign_app"]
+
+campaign_app = typer.Typer(
+    help="Collective campaigns on real data: run one (before/after, who gains and who loses) or plan the smallest "
+    "collective that reaches a goal.",
+    no_args_is_help=True,
+)
+
+TargetItemsOpt = Annotated[
+    str | None, typer.Option("--target-items", help="Target items: raw item ids of the file, comma-separated.")
+]
+TargetAuthorOpt = Annotated[
+    list[str] | None, typer.Option("--target-author", help="Every book by this author is a target (repeat).")
+]
+ParticipantsOpt = Annotated[
+    str, typer.Option("--participants", help="Who acts: random, majority, fans, closest or explicit.")
+]
+SizeOpt = Annotated[
+    str, typer.Option("--size", help="Collective size: a share of users in (0, 1) (e.g. 0.02) or a count (e.g. 50).")
+]
+RatingOpt = Annotated[float, typer.Option("--rating", help="Value of each added interaction (uprating).")]
+PositionOpt = Annotated[
+    str,
+    typer.Option("--position", help="Ordered histories: append, random, after_low_anchor or before_high_anchor."),
+]
+BudgetOpt = Annotated[int | None, typer.Option("--budget", help="Targets each participant adds (default all).")]
+ParticipationOpt = Annotated[
+    float, typer.Option("--participation", help="Probability that a selected participant acts.")
+]
+MembersOpt = Annotated[
+    str | None, typer.Option("--members", help="explicit participants: raw user ids, comma-separated.")
+]
+
+
+def parse_size(text: str):
+    """``"0.02"`` -> 0.02 (a share), ``"50"`` -> 50 (a count)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidParameterError(f"--size must be a share like 0.02 or a count like 50; got {text!r}") from None
+
+
+def _split_ids(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _prepare(source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items,
+             target_author, relevance_threshold):
+    """(recommender, train, test, target set) from the shared options."""
+    from recollective.data._preprocess import k_core
+    from recollective.data._splits import split_interactions
+    from recollective.data._targets import explicit_targets
+    from recollective.models import make_model
+
+    params = parse_params(param)
+    recommender = make_model(model.value, **params)
+    recommender.checked_params()
+    if "rng" in recommender.get_params() and "rng" not in params:
+        recommender.set_params(rng=seed)
+    item_ids, authors = _split_ids(target_items), list(target_author or [])
+    if not item_ids and not authors:
+        raise InvalidParameterError("no targets: give --target-items ID[,ID...] and/or --target-author NAME")
+    data = source.load().interactions
+    if k_core_users or k_core_items:
+        data = k_core(data, k_core_users, k_core_items)
+    train, test = split_interactions(data, split.value, test_fraction, rng=seed)
+    targets = explicit_targets(
+        train, item_ids=item_ids or None, authors=authors or None, audience_from=test, threshold=relevance_threshold
+    )
+    if targets.n_targets == 0:
+        raise InvalidParameterError("the target set is empty after resolving --target-items / --target-author")
+    return recommender, train, test, targets
+
+
+def _campaign(targets, participants, size, rating, position, budget, participation, members, train):
+    from recollective.campaigns import Campaign
+
+    member_idx = ()
+    if members:
+        from recollective.data._targets import _coerce_id
+
+        ids = [_coerce_id(value, train.users.ids) for value in _split_ids(members)]
+        member_idx = tuple(int(i) for i in train.users.numbers(ids))
+    return Campaign(
+        targets=tuple(int(t) for t in targets.item_idx),
+        participants=participants,
+        size=parse_size(size),
+        rating=rating,
+        position=position,
+        budget=budget,
+        participation=participation,
+        members=member_idx,
+    )
+
+
+@campaign_app.command("run")
+@handles_errors
+@with_data_options
+def run(
+    source: DataSource,
+    model: ModelOpt = ModelName.puresvd,
+    param: ParamOpt = None,
+    target_items: TargetItemsOpt = None,
+    target_author: TargetAuthorOpt = None,
+    participants: ParticipantsOpt = "random",
+    size: SizeOpt = "0.01",
+    rating: RatingOpt = 5.0,
+    position: PositionOpt = "append",
+    budget: BudgetOpt = None,
+    participation: ParticipationOpt = 1.0,
+    members: MembersOpt = None,
+    split: SplitOpt = SplitName.random_holdout,
+    test_fraction: TestFractionOpt = 0.2,
+    seed: SeedOpt = 0,
+    k: KOpt = 10,
+    k_core_users: KCoreUsersOpt = 0,
+    k_core_items: KCoreItemsOpt = 0,
+    relevance_threshold: RelevanceOpt = None,
+    noise_floor: Annotated[
+        bool, typer.Option("--noise-floor/--no-noise-floor", help="Estimate the seed-to-seed noise floor.")
+    ] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit the baseline, let the collective act, refit (fast path), and compare target exposure, accuracy per
+    group and per-user utility (NDCG@K on held-out items) before and after."""
+    from recollective.campaigns import estimate_noise_floor, evaluate_campaign
+
+    recommender, train, test, targets = _prepare(
+        source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
+        relevance_threshold,
+    )
+    campaign = _campaign(targets, participants, size, rating, position, budget, participation, members, train)
+    started = time.perf_counter()
+    with err_console.status(f"fitting the baseline {model.value}"):
+        baseline = recommender.fit(train)
+    fit_seconds = time.perf_counter() - started
+    floor = 0.0
+    if noise_floor:
+        with err_console.status("estimating the seed-to-seed noise floor"):
+            floor = estimate_noise_floor(baseline.clone(), train, test, k, seeds=(seed, seed + 1_000_003),
+                                         fitted=baseline, relevance_threshold=relevance_threshold)
+    started = time.perf_counter()
+    with err_console.status("applying the campaign and refitting"):
+        outcome = evaluate_campaign(baseline, train, test, campaign, k=k, rng=seed,
+                                    audience=targets.audience.user_idx, relevance_threshold=relevance_threshold,
+                                    noise_floor=floor)
+    whatif_seconds = time.perf_counter() - started
+    result = {
+        "model": model.value,
+        "params": recommender.get_params(),
+        "data": str(source.path),
+        "split": split.value,
+        "seed": seed,
+        "campaign": campaign.as_dict(),
+        "target_item_ids": targets.item_ids.tolist(),
+        "target_authors": list(targets.authors),
+        **outcome.summary,
+        "fit_seconds": fit_seconds,
+        "whatif_seconds": whatif_seconds,
+    }
+    result["campaign"]["targets"] = targets.item_ids.tolist()
+    if json_out:
+        emit_json(result)
+        return
+    _print_run(result)
+
+
+def _print_run(result: dict) -> None:
+    k = result["k"]
+    console.print(
+        f"{result['n_participants']} participants ({result['campaign']['participants']}) added "
+        f"{result['n_actions']} interactions on {len(result['target_item_ids'])} target(s); audience "
+        f"{result['audience_size']} readers; model {result['model']}"
+    )
+    table = Table(title=f"before / after (K={k})")
+    for column in ("quantity", "before", "after"):
+        table.add_column(column, justify="left" if column == "quantity" else "right")
+    rows = [
+        ("target exposure in the audience", "target_exposure"),
+        ("discounted target exposure", "discounted_exposure"),
+        ("amplification", "amplification"),
+        (f"NDCG@{k}, all test users", "ndcg"),
+        (f"NDCG@{k}, majority", "ndcg_majority"),
+        (f"NDCG@{k}, audience", "ndcg_audience"),
+        (f"NDCG@{k}, participants", "ndcg_participants"),
+        ("coverage", "coverage"),
+        ("ARP", "arp"),
+        ("Gini of exposure", "gini"),
+    ]
+    for label, key in rows:
+        table.add_row(label, _num(result.get(f"{key}_before")), _num(result.get(f"{key}_after")))
+    console.print(table)
+    console.print(
+        f"users better / unchanged / worse off: {result['better_share']:.1%} / {result['unchanged_share']:.1%} / "
+        f"{result['worse_share']:.1%}; participants worse off: {_pct(result['participants_worse_share'])} "
+        f"(noise floor {result['noise_floor']:.4f})"
+    )
+
+
+def _num(value) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:.4g}"
+
+
+def _pct(value) -> str:
+    return "–" if value is None or value != value else f"{value:.1%}"
+
+
+@campaign_app.command("plan")
+@handles_errors
+@with_data_options
+def plan(
+    source: DataSource,
+    model: ModelOpt = ModelName.puresvd,
+    param: ParamOpt = None,
+    target_items: TargetItemsOpt = None,
+    target_author: TargetAuthorOpt = None,
+    goal_exposure: Annotated[
+        float, typer.Option("--goal-exposure", help="Share of the audience that should see a target in its top K.")
+    ] = 0.3,
+    max_participant_loss: Annotated[
+        float, typer.Option("--max-participant-loss", help="Largest acceptable fall of participants' NDCG@K.")
+    ] = 0.01,
+    sizes: Annotated[str, typer.Option("--sizes", help="Collective sizes to try (shares or counts).")] = (
+        "0.005,0.01,0.02,0.05,0.1"
+    ),
+    policies: Annotated[
+        str, typer.Option("--policies", help="Participant policies to try.")
+    ] = "random,majority,fans,closest",
+    positions: Annotated[str, typer.Option("--positions", help="Positions to try (ordered data).")] = "append",
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per cell (intervals over seeds).")] = 3,
+    rating: RatingOpt = 5.0,
+    budget: BudgetOpt = None,
+    participation: ParticipationOpt = 1.0,
+    split: SplitOpt = SplitName.random_holdout,
+    test_fraction: TestFractionOpt = 0.2,
+    seed: SeedOpt = 0,
+    k: KOpt = 10,
+    k_core_users: KCoreUsersOpt = 0,
+    k_core_items: KCoreItemsOpt = 0,
+    relevance_threshold: RelevanceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Find the smallest collective, and the best selection and position policy, that reaches the exposure goal
+    while participants' accuracy loss stays within the bound; print a plan a person can act on."""
+    from rich.progress import Progress
+
+    from recollective.campaigns import plan_campaign
+
+    recommender, train, test, targets = _prepare(
+        source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
+        relevance_threshold,
+    )
+    template = _campaign(targets, _split_ids(policies)[0] if _split_ids(policies) else "random", "0.01", rating,
+                         "append", budget, participation, None, train)
+    size_list = [parse_size(s) for s in _split_ids(sizes)]
+    titles = train.item_metadata.get("title") if train.item_metadata else None
+
+    def names(item_idx):
+        ids = train.items.ids[list(item_idx)]
+        if titles is None:
+            return [str(i) for i in ids]
+        return [f"{titles[i]} (id {raw})" if titles[i] else str(raw) for i, raw in zip(item_idx, ids, strict=True)]
+
+    with Progress(console=err_console, transient=True, disable=json_out) as progress:
+        task = progress.add_task("planning", total=None)
+
+        def advance(done, total, row):
+            progress.update(task, total=total, completed=done,
+                            description=f"{row['participants']}, size {row['size']}, seed {row['seed']}")
+
+        result = plan_campaign(
+            recommender, train, test, template, goal_exposure=goal_exposure,
+            max_participant_loss=max_participant_loss, sizes=size_list, participants=_split_ids(policies),
+            positions=_split_ids(positions), seeds=list(range(seed, seed + seeds)), k=k,
+            relevance_threshold=relevance_threshold, item_names=names, progress=advance,
+        )
+    document = {
+        "feasible": result.feasible,
+        "plan": result.text,
+        "best": result.best,
+        "goal_exposure": goal_exposure,
+        "max_participant_loss": max_participant_loss,
+        "target_item_ids": targets.item_ids.tolist(),
+        "audience_size": targets.audience.n_users,
+        "rows": result.rows,
+    }
+    if json_out:
+        emit_json(document)
+        return
+    table = Table(title=f"campaign plan ({model.value}, {seeds} seed(s), K={k})")
+    for column in ("participants", "position", "size", "n", "exposure after (95% CI)", "participant loss", "ok"):
+        table.add_column(column, justify="left" if column in ("participants", "position") else "right")
+    for row in result.rows:
+        table.add_row(
+            row["participants"], row["position"], str(row["size"]), f"{row['n_participants']:.0f}",
+            f"{row['target_exposure_after']:.1%} ({row['target_exposure_after_low']:.1%}–"
+            f"{row['target_exposure_after_high']:.1%})",
+            f"{row['participant_loss']:+.4f}", "yes" if row["feasible"] else "no",
+        )
+    console.print(table)
+    console.print(result.text)

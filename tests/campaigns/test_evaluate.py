@@ -1,0 +1,102 @@
+"""``evaluate_campaign``, the noise floor, sweeps and the planner on small data with a planted structure."""
+
+import numpy as np
+import pytest
+
+from recollective.campaigns import (
+    Campaign,
+    estimate_noise_floor,
+    evaluate_campaign,
+    plan_campaign,
+    summarize_rows,
+    sweep_campaigns,
+    target_audience,
+)
+from recollective.data import Interactions
+from recollective.data._splits import random_holdout
+from recollective.errors import DataError, InvalidParameterError
+from recollective.models import make_model
+
+
+@pytest.fixture(scope="module")
+def split():
+    """120 readers in two taste groups over 40 books; book 39 (group B) is rare in training."""
+    rng = np.random.default_rng(0)
+    rows, cols = [], []
+    for user in range(120):
+        block = np.arange(20) + 20 * (user % 2)
+        picked = rng.choice(block[:-1], size=9, replace=False)
+        if user % 2 and user % 10 == 1:
+            picked = np.append(picked, 39)
+        rows += [user] * picked.size
+        cols += picked.tolist()
+    data = Interactions.from_arrays(np.array(rows), np.array(cols), np.full(len(rows), 5.0))
+    return random_holdout(data, 0.3, rng=1)
+
+
+def test_campaign_raises_target_exposure_without_hurting_accuracy_much(split):
+    train, test = split
+    target = (int(train.items.numbers(np.array([39]))[0]),)
+    audience = target_audience(test, target)
+    baseline = make_model("itemknn").fit(train)
+    seen_before = baseline.seen_
+    outcome = evaluate_campaign(baseline, train, test, Campaign(targets=target, participants="closest", size=20),
+                                k=5, rng=0)
+    summary = outcome.summary
+    assert baseline.seen_ is seen_before  # the baseline was not refitted in place
+    assert summary["audience_size"] == audience.size > 0
+    assert summary["n_participants"] == 20 and summary["n_actions"] == 20
+    assert summary["target_exposure_after"] > summary["target_exposure_before"]
+    assert summary["amplification_after"] > summary["amplification_before"]
+    assert abs(summary["ndcg_after"] - summary["ndcg_before"]) < 0.05
+    shares = summary["better_share"] + summary["unchanged_share"] + summary["worse_share"]
+    assert shares == pytest.approx(1.0)
+    np.testing.assert_allclose(outcome.utility_before.mean(), summary["ndcg_before"])
+    assert sum(b["share_before"] for b in summary["externality_bins"]) <= 1.0 + 1e-9
+
+
+def test_deterministic_models_have_a_zero_noise_floor_and_stochastic_ones_do_not(split):
+    train, test = split
+    assert estimate_noise_floor(make_model("ease"), train, test, 5) == 0.0
+    floor = estimate_noise_floor(make_model("als", factors=8, iterations=3), train, test, 5, seeds=(0, 1))
+    assert floor > 0.0
+
+
+def test_unfitted_baseline_is_an_error(split):
+    train, test = split
+    with pytest.raises(DataError, match="fitted baseline"):
+        evaluate_campaign(make_model("popularity"), train, test, Campaign(targets=(1,)))
+
+
+def test_sweep_rows_and_intervals(split):
+    train, test = split
+    target = (int(train.items.numbers(np.array([39]))[0]),)
+    template = Campaign(targets=target, participants="closest")
+    rows = sweep_campaigns({"knn": make_model("itemknn")}, train, test, template, sizes=[5, 20], seeds=[0, 1],
+                           noise_floor=False)
+    assert len(rows) == 4
+    summary = summarize_rows(rows)
+    assert len(summary) == 2
+    for row in summary:
+        assert row["target_exposure_after_low"] <= row["target_exposure_after"] <= row["target_exposure_after_high"]
+    big = next(r for r in summary if r["size"] == 20)
+    small = next(r for r in summary if r["size"] == 5)
+    assert big["target_exposure_after"] >= small["target_exposure_after"]
+    with pytest.raises(InvalidParameterError, match="at least one size"):
+        sweep_campaigns({"knn": make_model("itemknn")}, train, test, Campaign(targets=target), sizes=[], seeds=[0])
+
+
+def test_planner_picks_the_smallest_feasible_collective(split):
+    train, test = split
+    target = (int(train.items.numbers(np.array([39]))[0]),)
+    plan = plan_campaign(make_model("itemknn"), train, test, Campaign(targets=target), goal_exposure=0.3,
+                         max_participant_loss=1.0, sizes=[2, 10, 30], participants=["closest", "random"],
+                         seeds=[0, 1], k=5)
+    assert plan.feasible
+    feasible = [r for r in plan.rows if r["feasible"]]
+    assert plan.best["n_participants"] == min(r["n_participants"] for r in feasible)
+    assert plan.best["target_exposure_after"] >= 0.3
+    assert "readers" in plan.text and "95% CI" in plan.text
+    impossible = plan_campaign(make_model("popularity"), train, test, Campaign(targets=target), goal_exposure=0.9,
+                               sizes=[2], participants=["random"], seeds=[0], k=5)
+    assert not impossible.feasible and impossible.text.startswith("No evaluated collective")

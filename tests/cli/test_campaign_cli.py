@@ -1,0 +1,88 @@
+"""``recollective campaign run | plan``: the JSON contract, the plan text, bad specifications exiting 2."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from recollective.cli import app
+
+runner = CliRunner()
+
+
+def _write(tmp_path):
+    """120 readers in two taste groups over 40 books; book b39 (group B) is rare. Items table with authors."""
+    rng = np.random.default_rng(0)
+    rows = ["user,book,stars"]
+    for user in range(120):
+        block = np.arange(20) + 20 * (user % 2)
+        picked = rng.choice(block[:-1], size=9, replace=False)
+        if user % 2 and user % 10 == 1:
+            picked = np.append(picked, 39)
+        rows += [f"u{user},b{item},{int(rng.integers(3, 6))}" for item in picked]
+    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    items = ["item_id,title,authors"] + [f"b{i},Book {i},{'Rare Author' if i == 39 else f'Author {i}'}"
+                                         for i in range(40)]
+    (tmp_path / "books.csv").write_text("\n".join(items) + "\n")
+    return ["--data", str(tmp_path / "ratings.csv"), "--format", "csv", "--user-col", "user", "--item-col", "book",
+            "--rating-col", "stars", "--items", str(tmp_path / "books.csv")]
+
+
+def test_run_json_contract(tmp_path):
+    data = _write(tmp_path)
+    args = ["campaign", "run", *data, "--model", "itemknn", "--target-items", "b39", "--participants", "random",
+            "--size", "0.2", "--rating", "5", "--split", "random-holdout", "--test-fraction", "0.3", "--seed", "1",
+            "--k", "5", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    for key in ("audience_size", "n_participants", "target_exposure_before", "target_exposure_after",
+                "ndcg_before", "ndcg_after", "participants_worse_share"):
+        assert key in document
+    assert document["n_participants"] == 24
+    assert document["audience_size"] > 0
+    assert document["target_item_ids"] == ["b39"]
+    assert document["target_exposure_after"] >= document["target_exposure_before"]
+    assert json.loads(runner.invoke(app, args).stdout)["target_exposure_after"] == document["target_exposure_after"]
+
+
+def test_run_by_author_prints_a_table(tmp_path):
+    data = _write(tmp_path)
+    result = runner.invoke(app, ["campaign", "run", *data, "--model", "itemknn", "--target-author", "Rare Author",
+                                 "--participants", "closest", "--size", "20", "--k", "5", "--test-fraction", "0.3"])
+    assert result.exit_code == 0, result.output
+    assert "target exposure in the audience" in result.stdout and "participants worse off" in result.stdout
+
+
+def test_plan_prints_an_actionable_plan(tmp_path):
+    data = _write(tmp_path)
+    result = runner.invoke(app, ["campaign", "plan", *data, "--model", "itemknn", "--target-items", "b39",
+                                 "--sizes", "2,10,30", "--policies", "closest,random", "--seeds", "2", "--k", "5",
+                                 "--test-fraction", "0.3", "--goal-exposure", "0.3", "--max-participant-loss", "1",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["feasible"] and "readers" in document["plan"]
+    assert len(document["rows"]) == 6
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--target-author", "Nobody Known"], "Nobody Known"),
+        (["--target-items", "b999"], "b999"),
+        ([], "no targets"),
+        (["--target-items", "b39", "--size", "5000"], "campaign.size asks for 5000"),
+        (["--target-items", "b39", "--position", "middle"], "campaign.position"),
+        (["--target-items", "b39", "--position", "random"], "ordered interactions"),
+        (["--target-items", "b39", "--participants", "everyone"], "campaign.participants"),
+        (["--target-items", "b39", "--size", "many"], "--size"),
+    ],
+)
+def test_bad_campaigns_exit_2_naming_the_field(tmp_path, extra, message):
+    data = _write(tmp_path)
+    result = runner.invoke(app, ["campaign", "run", *data, "--model", "popularity", *extra, "--json"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stdout == ""
