@@ -10,6 +10,7 @@ import typer
 
 from recollective import __version__
 from recollective.cli.campaign import campaign_app
+from recollective.cli.campaign_sweep import sweep as campaign_sweep
 from recollective.cli.data import data_app
 from recollective.cli.data_targets import targets
 from recollective.cli.demo import demo
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(game_app, name="game")
 app.add_typer(survey_app, name="survey")
 app.add_typer(models_app, name="models")
+campaign_app.command("sweep")(campaign_sweep)
 app.add_typer(campaign_app, name="campaign")
 data_app.command("targets")(targets)
 app.add_typer(data_app, name="data")

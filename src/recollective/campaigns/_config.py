@@ -1,0 +1,169 @@
+"""The campaign-sweep experiment as a TOML file, validated with pydantic (field paths in every error).
+
+Example (``configs/goodbooks_campaign.toml``)::
+
+    name = "goodbooks-campaign"
+    seeds = [0, 1, 2]
+    k = 10
+
+    [data]
+    path = "../shared/data/goodbooks-10k"     # relative paths are relative to the config file
+
+    [split]
+    method = "random-holdout"
+    test_fraction = 0.2
+
+    [targets]
+    method = "longtail"            # or "explicit" with item_ids / authors
+    max_targets = 3
+    min_audience = 20
+
+    [campaign]
+    participants = ["closest"]
+    positions = ["append"]
+    sizes = [0.005, 0.01, 0.02, 0.05]
+    rating = 5.0
+
+    [models.puresvd]
+    [models.ease]
+    regularization = 500.0
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from recollective.campaigns._spec import PARTICIPANT_POLICIES, POSITION_POLICIES
+from recollective.errors import ConfigError
+from recollective.models._registry import MODEL_NAMES
+
+__all__ = ["SweepConfig", "load_sweep_config"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSection(_Section):
+    """Where the interactions are and how to read them (the data layer's options)."""
+
+    path: Path
+    format: Literal["csv", "tsv", "parquet", "goodreads", "goodbooks", "movielens"] | None = None
+    sep: str | None = None
+    user_col: str | None = None
+    item_col: str | None = None
+    rating_col: str | None = None
+    order_col: str | None = None
+    items: Path | None = None
+    k_core_users: int = Field(0, ge=0)
+    k_core_items: int = Field(0, ge=0)
+
+
+class SplitSection(_Section):
+    method: Literal["random-holdout", "leave-last-out", "temporal"] = "random-holdout"
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = Field(0, ge=0)
+
+
+class TargetSection(_Section):
+    """``explicit`` (``item_ids`` and/or ``authors``) or ``longtail`` (authors outside the popularity head)."""
+
+    method: Literal["explicit", "longtail"] = "longtail"
+    item_ids: list[str | int] = []
+    authors: list[str] = []
+    max_targets: int = Field(3, ge=1)
+    min_audience: int = Field(10, ge=1)
+    head_share: float = Field(0.8, gt=0, lt=1)
+    by: Literal["author", "item"] = "author"
+    relevance_threshold: float | None = None
+
+
+class CampaignSection(_Section):
+    participants: list[str] = ["closest"]
+    positions: list[str] = ["append"]
+    sizes: list[float | int] = Field([0.005, 0.01, 0.02, 0.05], min_length=1)
+    rating: float = 5.0
+    budget: int | None = Field(None, ge=1)
+    participation: float = Field(1.0, gt=0, le=1)
+
+    @field_validator("participants")
+    @classmethod
+    def _policies(cls, value):
+        bad = [v for v in value if v not in PARTICIPANT_POLICIES or v == "explicit"]
+        if bad or not value:
+            allowed = ", ".join(p for p in PARTICIPANT_POLICIES if p != "explicit")
+            raise ValueError(f"each entry must be one of {allowed}; got {bad or value}")
+        return value
+
+    @field_validator("positions")
+    @classmethod
+    def _positions(cls, value):
+        bad = [v for v in value if v not in POSITION_POLICIES]
+        if bad or not value:
+            raise ValueError(f"each entry must be one of {', '.join(POSITION_POLICIES)}; got {bad or value}")
+        return value
+
+    @field_validator("sizes")
+    @classmethod
+    def _sizes(cls, value):
+        for size in value:
+            if (isinstance(size, int) and size < 1) or (isinstance(size, float) and not 0 < size < 1):
+                raise ValueError(f"sizes are shares in (0, 1) or counts >= 1; got {size!r}")
+        return value
+
+
+class SweepConfig(_Section):
+    """A campaign sweep: models x participant policies x positions x sizes x seeds on one split."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    seeds: list[int] = Field([0, 1, 2], min_length=1)
+    k: int = Field(10, ge=1)
+    data: DataSection
+    split: SplitSection = SplitSection()
+    targets: TargetSection = TargetSection()
+    campaign: CampaignSection = CampaignSection()
+    models: dict[str, dict[str, Any]] = Field(min_length=1)
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value):
+        bad = [name for name in value if name not in MODEL_NAMES]
+        if bad:
+            raise ValueError(f"unknown model(s) {bad}; choose from {', '.join(MODEL_NAMES)}")
+        return value
+
+
+def load_sweep_config(path) -> SweepConfig:
+    """Read and validate a sweep TOML file; relative paths inside resolve against the file's folder.
+
+    Raises
+    ------
+    ConfigError
+        ``<file>: <dotted.field>: <message>`` for every problem (unreadable file, TOML syntax, validation).
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = SweepConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or '(top level)'}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    base = path.resolve().parent
+    data = config.data
+    updates = {"path": (base / data.path) if not data.path.is_absolute() else data.path}
+    if data.items is not None and not data.items.is_absolute():
+        updates["items"] = base / data.items
+    return config.model_copy(update={"data": data.model_copy(update=updates)})
