@@ -6,8 +6,27 @@ are imported only when their model is fitted.
 """
 
 from recollective.models._base import Recommender, check_interactions
+from recollective.models._ease import EASE
+from recollective.models._implicit import ALS, BPR
+from recollective.models._knn import ItemKNN
 from recollective.models._popularity import Popularity
 from recollective.models._ranking import top_k
 from recollective.models._registry import MODEL_NAMES, make_model, model_class
+from recollective.models._sequential import SequentialTransformer
+from recollective.models._svd import PureSVD
 
-__all__ = ["MODEL_NAMES", "Popularity", "Recommender", "check_interactions", "make_model", "model_class", "top_k"]
+__all__ = [
+    "ALS",
+    "BPR",
+    "EASE",
+    "MODEL_NAMES",
+    "ItemKNN",
+    "Popularity",
+    "PureSVD",
+    "Recommender",
+    "SequentialTransformer",
+    "check_interactions",
+    "make_model",
+    "model_class",
+    "top_k",
+]
