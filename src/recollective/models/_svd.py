@@ -171,6 +171,7 @@ class PureSVD(Recommender):
                 params["alpha"],
                 params["n_factors"],
             )
+        v = np.ascontiguousarray(v)
         self.user_vectors_, self.singular_values_, self.item_vectors_, self.rank_ = u, s, v, rank
         self._weighted_items_ = np.ascontiguousarray((v[:, :rank] * s[:rank]).T)  # (k*, n_items)
 
