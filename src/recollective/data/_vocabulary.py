@@ -163,7 +163,10 @@ def encode_ids(values, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]
         import pyarrow.compute as pc
 
         try:
-            encoded = pc.dictionary_encode(pa.array(array, type=pa.string()))
+            strings = pa.array(array, type=pa.string())
+            if isinstance(strings, pa.ChunkedArray):  # large numpy unicode arrays convert in chunks
+                strings = strings.combine_chunks()
+            encoded = pc.dictionary_encode(strings)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             encoded = None
         if encoded is not None:
