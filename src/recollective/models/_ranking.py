@@ -98,9 +98,15 @@ def _top_numpy(block, kk):
 
 def _fix_ties(block, items, values, rows, threshold, kk):
     """For ``rows`` whose ``kk``-th value is tied: all strictly better items, then the lowest tied indices."""
-    for row in rows:
-        scores_row = block[row]
-        better = np.flatnonzero(scores_row > threshold[row])
-        tied = np.flatnonzero(scores_row == threshold[row])[: kk - better.size]
-        items[row] = np.concatenate([better, tied])
-        values[row] = scores_row[items[row]]
+    if rows.size == 0:
+        return
+    sub = block[rows]
+    level = threshold[rows][:, None]
+    better = sub > level
+    tied = sub == level
+    needed = kk - better.sum(axis=1)
+    chosen = better | (tied & (np.cumsum(tied, axis=1) <= needed[:, None]))
+    _, columns = np.nonzero(chosen)  # row-major: each row's kk chosen items in increasing index order
+    columns = columns.reshape(rows.size, kk)
+    items[rows] = columns
+    values[rows] = np.take_along_axis(sub, columns, axis=1)
