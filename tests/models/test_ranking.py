@@ -55,3 +55,24 @@ def test_exclude_seen_sets_minus_inf_only_at_stored_entries():
     block = np.zeros((2, 4))
     exclude_seen(block, sp.csr_array(np.array([[1, 0, 0, 2], [0, 0, 3, 0]])))
     np.testing.assert_array_equal(np.isneginf(block), [[True, False, False, True], [False, False, True, False]])
+
+
+@pytest.mark.parametrize("n_items", [1000, 1013])
+def test_group_maxima_path_is_exact_with_ties_at_every_level(n_items):
+    """Wide blocks go through the group-maxima torch path: many tied levels, excluded items and a partial last
+    group must still give the brute-force answer (lower index first among ties)."""
+    rng = np.random.default_rng(7)
+    block = rng.integers(0, 6, size=(64, n_items)).astype(np.float64)
+    block[rng.random(block.shape) < 0.2] = -np.inf
+    block[:8, :] = 1.0  # rows that are one big tie
+    block[8:12, : n_items - 3] = -np.inf  # rows with only 3 eligible items (at the partial end)
+    for k in (1, 10, 40):
+        expected_items, expected_values = brute_force(block, k)
+        old = _ranking._TORCH_MIN_SIZE
+        _ranking._TORCH_MIN_SIZE = 1
+        try:
+            items, values = top_k(block, k)
+        finally:
+            _ranking._TORCH_MIN_SIZE = old
+        np.testing.assert_array_equal(items, expected_items)
+        np.testing.assert_array_equal(values, expected_values)

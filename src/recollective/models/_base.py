@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from recollective.data import Delta, Interactions
 from recollective.errors import DataError, InvalidParameterError, NotFittedError
 from recollective.models._params import check_parameters
-from recollective.models._ranking import DEFAULT_BLOCK_BYTES, chunk_rows, exclude_seen, top_k
+from recollective.models._ranking import DEFAULT_BLOCK_BYTES, chunk_rows, exclude_seen, single_torch_thread, top_k
 
 __all__ = ["Recommender", "check_interactions"]
 
@@ -175,16 +175,10 @@ class Recommender:
         items = np.empty((users.size, width), dtype=np.int64)
         scores = np.empty((users.size, width), dtype=self.score_dtype)
         step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
-        for start in range(0, users.size, step):
-            chunk = users[start : start + step]
-            block = self._score_block(chunk)
-            if not (block.flags.owndata and block.flags.writeable and block.flags.c_contiguous) or (
-                block.dtype != self.score_dtype
-            ):  # never write -inf into a view of the model's own state
-                block = np.array(block, dtype=self.score_dtype, order="C")
-            if exclude_seen:
-                exclude_seen_rows(block, self.seen_, chunk)
-            items[start : start + chunk.size], scores[start : start + chunk.size] = top_k(block, width)
+        with single_torch_thread():  # torch's thread pool would fight BLAS's for the cores between blocks
+            for start in range(0, users.size, step):
+                block = self._ranking_block(users[start : start + step], exclude_seen)
+                items[start : start + block.shape[0]], scores[start : start + block.shape[0]] = top_k(block, width)
         if scalar:
             keep = items[0] >= 0
             return items[0][keep], scores[0][keep]
@@ -192,6 +186,17 @@ class Recommender:
 
     def _score_block(self, user_idx: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _ranking_block(self, chunk: np.ndarray, exclude_seen: bool) -> np.ndarray:
+        """Scores of ``chunk`` as a fresh writable C array of ``score_dtype``, seen items at ``-inf`` if asked."""
+        block = self._score_block(chunk)
+        if not (block.flags.owndata and block.flags.writeable and block.flags.c_contiguous) or (
+            block.dtype != self.score_dtype
+        ):  # never write -inf into a view of the model's own state
+            block = np.array(block, dtype=self.score_dtype, order="C")
+        if exclude_seen:
+            exclude_seen_rows(block, self.seen_, chunk)
+        return block
 
     def _check_users(self, user_idx) -> tuple[np.ndarray, bool]:
         if not self.is_fitted():

@@ -5,13 +5,31 @@ Every model ranks through :func:`top_k`, so no two models can differ in how they
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["DEFAULT_BLOCK_BYTES", "chunk_rows", "exclude_seen", "top_k"]
+__all__ = ["DEFAULT_BLOCK_BYTES", "chunk_rows", "exclude_seen", "single_torch_thread", "top_k"]
 
-DEFAULT_BLOCK_BYTES = 64 * 2**20
+DEFAULT_BLOCK_BYTES = 32 * 2**20
 """Target size of one dense score block; bounds peak memory whatever the number of users."""
+
+
+@contextlib.contextmanager
+def single_torch_thread():
+    """Rank with one torch thread (restored after): torch's OpenMP pool and the BLAS pool that scores the blocks
+    would otherwise spin against each other on the same cores between blocks (measured 2x slower on 2 cores)."""
+    torch = _torch()
+    if torch is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def chunk_rows(n_items: int, itemsize: int = 8, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
@@ -75,14 +93,33 @@ def _torch():
     return torch
 
 
+_GROUP = 32
+
+
 def _top_torch(block, kk):
-    """Top ``kk`` by ``torch.topk`` on ``kk + 1``: a row whose ``kk``-th and ``kk + 1``-th values differ is exact."""
+    """Top ``kk`` through group maxima: the ``kk`` best items lie in the ``kk`` groups of ``_GROUP`` consecutive
+    items with the largest maxima (ties to the lower group), so only those groups are ranked exactly. A row whose
+    ``kk``-th and ``kk + 1``-th group maxima tie is ranked by :func:`_top_numpy` instead."""
     torch = _torch()
-    values, items = torch.topk(torch.from_numpy(block), kk + 1, dim=1, sorted=True)
-    values, items = values.numpy(), items.numpy()
-    ambiguous = np.flatnonzero(values[:, kk - 1] == values[:, kk])
-    items, values = items[:, :kk].copy(), values[:, :kk].copy()
-    _fix_ties(block, items, values, ambiguous, values[:, kk - 1].copy(), kk)
+    n_rows, n_items = block.shape
+    n_groups = n_items // _GROUP
+    if n_groups <= kk + 1:
+        return _top_numpy(block, kk)
+    scores = torch.from_numpy(block)
+    maxima = scores[:, : n_groups * _GROUP].view(n_rows, n_groups, _GROUP).amax(dim=2)
+    best, groups = torch.topk(maxima, kk + 1, dim=1, sorted=True)
+    best, groups = best.numpy(), groups.numpy()[:, :kk]
+    columns = (groups[:, :, None] * _GROUP + np.arange(_GROUP)).reshape(n_rows, kk * _GROUP)
+    if n_groups * _GROUP < n_items:  # the last, partial group is always a candidate
+        rest = np.arange(n_groups * _GROUP, n_items)
+        columns = np.hstack([columns, np.broadcast_to(rest, (n_rows, rest.size))])
+    values = np.take_along_axis(block, columns, axis=1)
+    order = np.lexsort((columns, -values), axis=1)[:, :kk]
+    items = np.take_along_axis(columns, order, axis=1)
+    values = np.take_along_axis(values, order, axis=1)
+    ambiguous = np.flatnonzero(best[:, kk - 1] == best[:, kk])
+    if ambiguous.size:
+        items[ambiguous], values[ambiguous] = _top_numpy(block[ambiguous], kk)
     return items, values
 
 
