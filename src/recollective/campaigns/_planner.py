@@ -62,15 +62,23 @@ def plan_campaign(
     item_names: Callable[[Sequence[int]], list[str]] | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> CampaignPlan:
-    """Sweep sizes x policies x positions over seeds and pick the smallest collective that reaches the goal."""
+    """Sweep sizes x policies x positions over seeds and pick the smallest collective that reaches the goal.
+
+    Cells whose policy has fewer eligible users than the size asks for are left out (e.g. ``fans`` of a rare book).
+    """
     if not 0 < goal_exposure <= 1:
         raise InvalidParameterError(f"goal_exposure must lie in (0, 1]; got {goal_exposure!r}")
     if not math.isfinite(max_participant_loss) or max_participant_loss < 0:
         raise InvalidParameterError(f"max_participant_loss must be >= 0; got {max_participant_loss!r}")
     rows = sweep_campaigns(
         {"model": model}, train, test, campaign, sizes=sorted(sizes), seeds=seeds, participants=participants,
-        positions=positions, k=k, relevance_threshold=relevance_threshold, noise_floor=False, progress=progress,
+        positions=positions, k=k, relevance_threshold=relevance_threshold, noise_floor=False, skip_ineligible=True,
+        progress=progress,
     )
+    if not rows:
+        raise InvalidParameterError(
+            "no (policy, size) cell has enough eligible users; try smaller sizes or the random policy"
+        )
     summary = summarize_rows(rows)
     for row in summary:
         loss = row["ndcg_participants_before"] - row["ndcg_participants_after"]

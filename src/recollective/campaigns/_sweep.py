@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 from recollective.campaigns._evaluate import estimate_noise_floor, evaluate_campaign, target_audience
-from recollective.campaigns._participants import user_embedding
+from recollective.campaigns._participants import eligible_users, user_embedding
 from recollective.campaigns._spec import Campaign
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
@@ -66,6 +66,7 @@ def sweep_campaigns(
     k: int = 10,
     relevance_threshold: float | None = None,
     noise_floor: bool = True,
+    skip_ineligible: bool = False,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> list[dict]:
     """Evaluate ``campaign`` varied over sizes x participant policies x positions, for each model and seed.
@@ -80,6 +81,9 @@ def sweep_campaigns(
     sizes, seeds : sequences
     participants, positions : sequences of str, optional
         Default: the template's own.
+    skip_ineligible : bool, default False
+        Leave out cells whose policy has fewer eligible users than the size asks for (the planner's choice);
+        by default such a cell is an error naming ``campaign.size``.
     progress : callable(done, total, row), optional
         Called after each cell.
 
@@ -112,6 +116,11 @@ def sweep_campaigns(
                 for position in positions:
                     for size in sizes:
                         cell = dataclasses.replace(campaign, participants=policy, position=position, size=size)
+                        if skip_ineligible and cell.n_selected(train.n_users) > eligible_users(
+                            cell, train, audience
+                        ).size:
+                            done += 1
+                            continue
                         outcome = evaluate_campaign(
                             baseline, train, test, cell, k=k, rng=int(seed), audience=audience,
                             relevance_threshold=relevance_threshold, noise_floor=floor, embedding=embedding,

@@ -74,7 +74,8 @@ def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = 
             before = np.array([r[f"{metric}_before"] for r in rows], dtype=float)
             colour = _COLOURS[index % len(_COLOURS)]
             name = f"{label[0]} ({label[1]}, {label[2]})" if several else label[0]
-            ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+            # shares live in [0, 1]: the band is clipped there for display (the CSV keeps the t-interval as is)
+            ax.fill_between(x, np.clip(low, 0, 1), np.clip(high, 0, 1), color=colour, alpha=0.2, linewidth=0)
             ax.plot(x, mean, marker="o", color=colour, linewidth=2, label=name)
             ax.plot(x, before, linestyle=":", color=colour, linewidth=1.2)
             table += [[*label, r["size"], r["n_participants"], r[f"{metric}_before"], r[key], r[f"{key}_low"],
