@@ -100,3 +100,29 @@ def test_planner_picks_the_smallest_feasible_collective(split):
     impossible = plan_campaign(make_model("popularity"), train, test, Campaign(targets=target), goal_exposure=0.9,
                                sizes=[2], participants=["random"], seeds=[0], k=5)
     assert not impossible.feasible and impossible.text.startswith("No evaluated collective")
+
+
+def test_worlds_measure_utility_on_true_preferences():
+    from recollective.data._worlds import majority_minority_world
+
+    world = majority_minority_world(n_users=300, n_items=120, n_interactions=6000, rng=0)
+    train, test = random_holdout(world.interactions, 0.2, rng=0)
+    minority_items = np.flatnonzero(world.item_group == 1)
+    popularity = np.bincount(train.matrix.indices, minlength=train.n_items)
+    targets = tuple(int(t) for t in minority_items[np.argsort(popularity[minority_items], kind="stable")[:2]])
+    baseline = make_model("itemknn").fit(train)
+    outcome = evaluate_campaign(baseline, train, test, Campaign(targets=targets, participants="closest", size=30),
+                                k=5, rng=0, world=world)
+    summary = outcome.summary
+    assert summary["utility"] == "true DCG@k"
+    np.testing.assert_array_equal(outcome.users, np.arange(world.n_users))
+    np.testing.assert_array_equal(outcome.audience, world.audience(np.array(targets)))
+    lists, _ = baseline.recommend(np.arange(world.n_users), 5)
+    R = world.preferences()
+    expected = (np.take_along_axis(R, lists, axis=1) / np.log2(np.arange(2, 7))).sum(axis=1)
+    np.testing.assert_allclose(outcome.utility_before, expected)
+    assert summary["welfare_before"] == pytest.approx(expected.sum())
+    assert summary["target_exposure_after"] >= summary["target_exposure_before"]
+    with pytest.raises(DataError, match="the world has"):
+        small = majority_minority_world(n_users=200, n_items=120, n_interactions=4000, rng=1)
+        evaluate_campaign(baseline, train, test, Campaign(targets=targets), world=small)

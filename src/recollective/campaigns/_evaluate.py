@@ -120,6 +120,7 @@ def evaluate_campaign(
     relevance_threshold: float | None = None,
     noise_floor: float = 0.0,
     embedding: np.ndarray | None = None,
+    world=None,
 ) -> CampaignOutcome:
     """Apply ``campaign`` to ``train``, refit a copy of the fitted ``baseline``, and compare.
 
@@ -141,6 +142,11 @@ def evaluate_campaign(
         Utility changes with ``|change| <= noise_floor`` count as unchanged.
     embedding : ndarray, optional
         User embedding for ``participants="closest"``.
+    world : recollective.data World, optional
+        A world with known true preferences R* (same users and items as ``train``): then every user is counted,
+        each user's utility is the true DCG of the list, ``sum_j R*[u, item_j] / log2(j + 1)`` (j = 1..k), the
+        audience defaults to ``world.audience(targets)``, and ``welfare_before/after`` is the sum of utilities.
+        Accuracy on ``test`` is still reported.
 
     Returns
     -------
@@ -163,12 +169,15 @@ def evaluate_campaign(
             f"train and test must share their vocabularies: shapes {train.matrix.shape} and {test.matrix.shape}"
         )
     targets = np.asarray(campaign.targets, dtype=np.int64)
-    users = test_users(test, relevance_threshold)
-    audience = (
-        target_audience(test, targets, relevance_threshold)
-        if audience is None
-        else np.unique(np.asarray(audience, dtype=np.int64))
-    )
+    if world is not None and (world.n_users, world.n_items) != train.matrix.shape:
+        raise DataError(
+            f"the world has {world.n_users} users x {world.n_items} items but the training data "
+            f"{train.matrix.shape[0]} x {train.matrix.shape[1]}; use the world's own interactions"
+        )
+    users = test_users(test, relevance_threshold) if world is None else np.arange(train.n_users)
+    if audience is None:
+        audience = target_audience(test, targets, relevance_threshold) if world is None else world.audience(targets)
+    audience = np.unique(np.asarray(audience, dtype=np.int64))
     application = apply_campaign(campaign, train, audience, rng, embedding=embedding)
     after_model = copy.deepcopy(baseline).refit(application.interactions, application.delta)
 
@@ -179,11 +188,18 @@ def evaluate_campaign(
     test_rows = np.array([row_of[int(u)] for u in users], dtype=np.int64)
     audience_rows = np.array([row_of[int(u)] for u in audience], dtype=np.int64)
     truth = test.matrix[users]
-    before_u = _ndcg(before_lists[test_rows], truth, relevance_threshold)
-    after_u = _ndcg(after_lists[test_rows], truth, relevance_threshold)
+    if world is None:
+        before_u = _ndcg(before_lists[test_rows], truth, relevance_threshold)
+        after_u = _ndcg(after_lists[test_rows], truth, relevance_threshold)
+    else:
+        before_u = _true_dcg(world, users, before_lists[test_rows])
+        after_u = _true_dcg(world, users, after_lists[test_rows])
 
     summary = {
         "k": int(k),
+        "utility": "held-out NDCG@k" if world is None else "true DCG@k",
+        "welfare_before": float(np.nansum(before_u)),
+        "welfare_after": float(np.nansum(after_u)),
         "audience_size": int(audience.size),
         "n_test_users": int(users.size),
         "n_selected": int(application.selected.size),
@@ -258,6 +274,19 @@ def _externalities(before_lists, after_lists, popularity, targets) -> list[dict]
             row[f"share_{label}"] = float(np.isin(lists, members).sum() / slots)
         bins.append(row)
     return bins
+
+
+def _true_dcg(world, users, lists) -> np.ndarray:
+    """``sum_j R*[u, lists[u, j]] / log2(j + 2)`` per user (padding ``-1`` counts 0), in chunks of users."""
+    out = np.empty(users.size)
+    discount = 1.0 / np.log2(np.arange(2, lists.shape[1] + 2))
+    step = max(1, (1 << 22) // max(1, world.n_items))
+    for start in range(0, users.size, step):
+        rows = world.preference_rows(users[start : start + step])
+        block = lists[start : start + step]
+        gains = np.where(block >= 0, np.take_along_axis(rows, np.maximum(block, 0), axis=1), 0.0)
+        out[start : start + step] = gains @ discount
+    return out
 
 
 def _ndcg(lists, truth, threshold) -> np.ndarray:
