@@ -16,6 +16,8 @@ from recollective.cli.data_targets import targets
 from recollective.cli.demo import demo
 from recollective.cli.game import game_app
 from recollective.cli.models import models_app
+from recollective.cli.report import report
+from recollective.cli.run import run
 from recollective.cli.survey import survey_app
 
 app = typer.Typer(
@@ -33,6 +35,8 @@ app.add_typer(campaign_app, name="campaign")
 data_app.command("targets")(targets)
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
+app.command("run")(run)
+app.command("report")(report)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,67 @@
+"""``recollective run CONFIG``: run an experiment config into ``runs/<name>/``, resuming where it stopped.
+
+Register with ``app.command("run")(run)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recollective.cli._output import console, emit_json, err_console, handles_errors
+
+__all__ = ["run"]
+
+
+@handles_errors
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment config (TOML).")],
+    out: Annotated[Path, typer.Option("--out", help="Parent folder of run folders (results go to OUT/<name>/).")] = (
+        Path("runs")
+    ),
+    executor: Annotated[str, typer.Option("--executor", help="Where cells run: local or ray.")] = "local",
+    workers: Annotated[
+        int, typer.Option("--workers", help="Local processes (1 = this process), or CPUs of a local Ray.")
+    ] = 1,
+    address: Annotated[
+        str | None, typer.Option("--address", help="HOST:PORT of a running Ray head (with --executor ray).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Cells per task and per results file (default 1 or 4).")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar (drawn on a terminal only) and no log messages.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as one JSON document.")] = False,
+) -> None:
+    """Run every cell of CONFIG (models x participants x positions x sizes x seeds) not yet stored."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from recollective.experiments import load_experiment_config, run_experiment
+
+    settings = load_experiment_config(config)
+    if quiet:
+        logging.getLogger("recollective").setLevel(logging.WARNING)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=quiet or not err_console.is_terminal) as bar:
+        task = bar.add_task(f"{settings.name}: starting", total=None)
+
+        def advance(done: int, total: int, info: dict) -> None:
+            where = f"{info['model']} seed {info['seed']}" if "model" in info else "stored cells"
+            bar.update(task, total=total, completed=done, description=f"{settings.name}: {where}")
+
+        summary = run_experiment(settings, out, executor=executor, workers=workers, address=address,
+                                 batch_size=batch_size, progress=advance)
+    if json_out:
+        emit_json(summary)
+        return
+    console.print(
+        f"{summary['name']}: {summary['stored']}/{summary['total']} cells stored ({summary['ran']} run now, "
+        f"{summary['skipped']} already stored) in {summary['seconds']:.1f} s on {summary['executor']}; "
+        f"results in {summary['run_dir']}",
+        markup=False,
+        soft_wrap=True,
+    )

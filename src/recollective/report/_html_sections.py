@@ -1,0 +1,301 @@
+"""Sections and page of the HTML report (see :mod:`recollective.report.html`).
+
+Markup is built only through :func:`esc` (every value, dataset strings included, is HTML-escaped, quotes too) and
+the small builders below; figures are ``<img>`` elements with base64 ``data:`` PNGs. The page carries a
+Content-Security-Policy that forbids scripts and any resource that is not inline.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import math
+import os
+import shutil
+from html import escape
+from pathlib import Path
+
+__all__ = ["build_sections", "data_uri", "esc", "html_table", "render_page"]
+
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;
+padding:1.5rem 2rem;color:#222;line-height:1.45;background:#fff}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
+.sub{color:#555;margin-top:0}figure{margin:1rem 0}
+img{max-width:min(100%,860px);height:auto;border:1px solid #eee;display:block}
+figcaption,.files{font-size:.85rem;color:#555}table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
+nav ul{columns:2;font-size:.9rem}code{font-size:.85rem;word-break:break-all}
+"""
+_MAX_TABLE_ROWS = 60
+
+
+def esc(value) -> str:
+    """Any value as HTML text (quotes escaped too, so the result is also safe inside an attribute)."""
+    return escape(str(value), quote=True)
+
+
+def data_uri(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode("ascii")
+
+
+def fmt(value, percent: bool = False) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.1%}" if percent else f"{value:.4g}"
+
+
+def html_table(header, rows, numeric: set[int] | None = None) -> str:
+    """A table of escaped cells; ``numeric`` column indices are right-aligned; no header row when ``header`` is
+    None. Long tables are cut with a note."""
+    numeric = numeric or set()
+    head = "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead>" if header else ""
+    body = []
+    for row in rows[:_MAX_TABLE_ROWS]:
+        cells = "".join(f'<td class="n">{esc(v)}</td>' if i in numeric else f"<td>{esc(v)}</td>"
+                        for i, v in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    note = (f'<p class="files">showing {_MAX_TABLE_ROWS} of {len(rows)} rows; the CSV has them all</p>'
+            if len(rows) > _MAX_TABLE_ROWS else "")
+    return f"<table>{head}<tbody>{''.join(body)}</tbody></table>{note}"
+
+
+def _figure(paths: list[Path], caption: str, html_dir: Path, assets: Path) -> str:
+    """An embedded PNG (from the staging folder) with links to its PNG/SVG/CSV as they will lie beside the HTML."""
+    png = next(p for p in paths if p.suffix == ".png")
+    links = " · ".join(
+        f'<a href="{esc(Path(os.path.relpath(assets / p.name, html_dir)).as_posix())}">{esc(p.suffix[1:].upper())}</a>'
+        for p in paths
+    )
+    return (f'<figure><img src="{data_uri(png)}" alt="{esc(caption)}"><figcaption>{esc(caption)} '
+            f'<span class="files">({links})</span></figcaption></figure>')
+
+
+def _copy_existing(run_dir: Path, stem: str, staging: Path) -> list[Path]:
+    """Copy ``<stem>.png/.svg/.csv`` that a run already holds (top level or ``game/``) into the staging folder."""
+    for folder in (run_dir, run_dir / "game"):
+        if (folder / f"{stem}.csv").is_file() or (folder / f"{stem}.png").is_file():
+            copied = []
+            for suffix in (".png", ".svg", ".csv"):
+                if (folder / f"{stem}{suffix}").is_file():
+                    shutil.copyfile(folder / f"{stem}{suffix}", staging / f"{stem}{suffix}")
+                    copied.append(staging / f"{stem}{suffix}")
+            return copied
+    return []
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
+    from recollective.errors import DataError
+
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            return list(reader.fieldnames or []), list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path.name}: not a readable CSV file ({exc})") from None
+
+
+def _flatten(value, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [pair for key, item in value.items() for pair in _flatten(item, f"{prefix}.{key}" if prefix else key)]
+    if isinstance(value, list | tuple):
+        text = ", ".join(str(v) for v in value)
+        return [(prefix, text if len(text) <= 300 else text[:300] + f" … ({len(value)} values)")]
+    return [(prefix, "–" if value is None else str(value))]
+
+
+def _run_section(run) -> dict:
+    meta = run.metadata
+    facts = [("name", run.name), ("kind", run.kind), ("folder", str(run.path)), ("result rows", len(run.rows))]
+    facts += [(key, meta[key]) for key in ("created", "cells", "commit", "seconds")
+              if key in meta and not isinstance(meta[key], dict | list)]
+    if isinstance(meta.get("cells"), list):
+        facts.append(("cells in the grid", len(meta["cells"])))
+    if isinstance(meta.get("git"), dict):
+        dirty = " (local changes)" if meta["git"].get("dirty") else ""
+        facts.append(("git commit", f"{meta['git'].get('commit')}{dirty}"))
+    blocks = [html_table(None, facts)]
+    runs = [r for r in meta.get("runs", []) if isinstance(r, dict)] if isinstance(meta.get("runs"), list) else []
+    if runs:
+        columns = list(dict.fromkeys(key for r in runs for key in r))
+        blocks.append("<h3>runs of this folder</h3>" + html_table(columns, [[fmt(r.get(c)) for c in columns]
+                                                                             for r in runs]))
+    for key, title in (("data", "data"), ("targets", "targets"), ("versions", "package versions"),
+                       ("machine", "machine"), ("config", "configuration")):
+        if isinstance(meta.get(key), dict) and meta[key]:
+            blocks.append(f"<h3>{esc(title)}</h3>" + html_table(["field", "value"], _flatten(meta[key])))
+    return {"id": "run", "title": "The run", "intro": "", "blocks": blocks}
+
+
+def _headline(summary: list[dict]) -> dict:
+    header = ["model", "participants", "position", "size", "participants (n)", "seeds", "exposure before",
+              "exposure after (95% CI)", "amplification before → after", "NDCG change", "better off", "worse off"]
+    rows = []
+    for r in sorted(summary, key=lambda r: (str(r["model"]), str(r["participants"]), str(r["position"]),
+                                            r["n_participants"])):
+        rows.append([r["model"], r["participants"], r["position"], fmt(r["size"]), fmt(r["n_participants"]),
+                     r["n_seeds"], fmt(r.get("target_exposure_before"), True),
+                     f"{fmt(r.get('target_exposure_after'), True)} ({fmt(r.get('target_exposure_after_low'), True)}–"
+                     f"{fmt(r.get('target_exposure_after_high'), True)})",
+                     f"{fmt(r.get('amplification_before'))} → {fmt(r.get('amplification_after'))}",
+                     fmt(r["ndcg_after"] - r["ndcg_before"]) if "ndcg_after" in r else "–",
+                     fmt(r.get("better_share"), True), fmt(r.get("worse_share"), True)])
+    intro = ("Means over seeds for each model, participant policy, placement and collective size; target exposure "
+             "is the share of the target audience with a target item in its top k.")
+    return {"id": "numbers", "title": "Headline numbers", "intro": intro,
+            "blocks": [html_table(header, rows, numeric=set(range(3, 12)))]}
+
+
+def _campaign_sections(summary, staging, html_dir, assets) -> list[dict]:
+    from recollective.report import campaign_report as cr
+    from recollective.report.campaign_plots import plot_exposure_by_size
+
+    def has(*keys):
+        return all(key in summary[0] for key in keys)
+
+    def section(key, title, intro, paths, caption):
+        return {"id": key, "title": title, "intro": intro, "blocks": [_figure(paths, caption, html_dir, assets)]}
+
+    out = []
+    if has("target_exposure_before", "target_exposure_after"):
+        out.append(section("exposure", "Target exposure vs collective size",
+                           "Solid: after the campaign (mean and 95% interval over seeds); dotted: the same model "
+                           "without it.", plot_exposure_by_size(summary, staging / "exposure"),
+                           "target exposure in the audience"))
+    if has("amplification_before", "amplification_after"):
+        out.append(section("amplification", "Amplification vs collective size",
+                           "Amplification (Baumann & Mendler-Dünner): recommendations of the targets relative to "
+                           "non-target items with the same training frequency; above 1 the targets are amplified.",
+                           cr.plot_metric_by_size(summary, staging / "amplification", metric="amplification",
+                                                  ylabel="amplification of the targets"), "amplification"))
+    if has("ndcg_before", "ndcg_after"):
+        out.append(section("accuracy", "Accuracy per group",
+                           "NDCG@k on held-out items before and after, for all test users, the majority, the "
+                           "audience and the participants, at each line's largest collective.",
+                           cr.plot_group_accuracy(summary, staging / "group_accuracy"), "NDCG per group"))
+    if has("arp_before", "arp_after", "coverage_before", "coverage_after"):
+        out.append(section("popularity", "Popularity bias",
+                           "Average recommended popularity (ARP) and catalogue coverage of the test users' lists.",
+                           cr.plot_popularity_bias(summary, staging / "popularity_bias"), "ARP and coverage"))
+    if cr.externality_bins(summary):
+        out.append(section("externalities", "Externalities by popularity",
+                           "Change in the share of list slots held by non-target items of each popularity bin.",
+                           cr.plot_externalities(summary, staging / "externalities"), "externalities"))
+    if has("better_share", "worse_share"):
+        out.append(section("pareto", "Pareto summary",
+                           "Who gains and who loses accuracy: shares of users whose NDCG@k rose, stayed within the "
+                           "noise floor, or fell.",
+                           cr.plot_pareto_shares(summary, staging / "pareto_shares"), "Pareto shares"))
+    return out
+
+
+def _pareto_scatters(run, staging, html_dir, assets) -> list[str]:
+    blocks = []
+    for png in sorted(run.path.glob("pareto_*.png")):
+        if png.stem == "pareto_shares":
+            continue
+        blocks.append(_figure(_copy_existing(run.path, png.stem, staging), f"per-user utility ({png.stem[7:]})",
+                              html_dir, assets))
+    return blocks
+
+
+def _game_sections(run, staging, html_dir, assets) -> list[dict]:
+    out = []
+    window = _copy_existing(run.path, "window", staging)
+    if window:
+        blocks = []
+        if any(p.suffix == ".png" for p in window):
+            blocks.append(_figure(window, "social welfare and group utility against the uprating value",
+                                  html_dir, assets))
+        spectrum = _copy_existing(run.path, "spectrum", staging)
+        if any(p.suffix == ".png" for p in spectrum):
+            blocks.append(_figure(spectrum, "singular values, truthful and strategic", html_dir, assets))
+        if (staging / "window.csv").is_file():
+            header, records = _read_csv(staging / "window.csv")
+            columns = [c for c in ("lo", "hi", "k_star", "social_welfare", "welfare_change", "n_better", "n_worse",
+                                   "is_effective", "is_pareto_effective") if c in header]
+            blocks.append(html_table(columns, [[_short(r[c]) for c in columns] for r in records],
+                                     numeric=set(range(len(columns)))))
+        out.append({"id": "windows", "title": "Game windows", "blocks": blocks,
+                    "intro": "The one-shot game: uprating values x where the collective's strategy raises social "
+                             "welfare (effective window) and where nobody is worse off (Pareto window)."})
+    online = _copy_existing(run.path, "online", staging)
+    if online:
+        blocks = [_figure(online, "welfare per round", html_dir, assets)] if any(
+            p.suffix == ".png" for p in online) else []
+        if (staging / "online.csv").is_file():
+            header, records = _read_csv(staging / "online.csv")
+            rows = []
+            for column in header:
+                if "_mean_" in column and records:
+                    series, label = column.split("_mean_", 1)
+                    last = records[-1]
+                    rows.append([label, series, _short(last[column] or ""),
+                                 f"{_short(last.get(f'{series}_ci95_low_{label}', ''))}–"
+                                 f"{_short(last.get(f'{series}_ci95_high_{label}', ''))}"])
+            if rows:
+                blocks.append(html_table(["run", "series", f"round {records[-1].get('round', '')} mean", "95% CI"],
+                                         rows, numeric={2, 3}))
+        out.append({"id": "welfare", "title": "Welfare over rounds", "blocks": blocks,
+                    "intro": "The online game: welfare and minority welfare per round, mean and 95% interval over "
+                             "seeds."})
+    return out
+
+
+def _short(text: str) -> str:
+    try:
+        return fmt(float(text)) if text not in ("0", "1") else text
+    except ValueError:
+        return text
+
+
+def build_sections(run, staging: Path, assets: Path) -> list[dict]:
+    """Sections of the report; figures and tables are written into ``staging`` (later moved to ``assets``)."""
+    from recollective.campaigns import summarize_rows
+    from recollective.report._figures import write_csv
+    from recollective.report.html import KEY_COLUMNS
+
+    html_dir = assets.parent
+    sections = [_run_section(run)]
+    if run.rows:
+        metrics = [key for key, value in run.rows[0].items()
+                   if key not in KEY_COLUMNS and isinstance(value, int | float) and not isinstance(value, bool)]
+        summary = summarize_rows(run.rows, metrics=metrics)
+        sections += [_headline(summary), *_campaign_sections(summary, staging, html_dir, assets)]
+        header = list(summary[0])
+        write_csv(staging / "summary.csv", header, [[row[key] for key in header] for row in summary])
+    scatters = _pareto_scatters(run, staging, html_dir, assets)
+    if scatters:
+        pareto = next((s for s in sections if s["id"] == "pareto"), None)
+        if pareto is None:
+            pareto = {"id": "pareto", "title": "Pareto summary", "intro": "", "blocks": []}
+            sections.append(pareto)
+        pareto["blocks"] += scatters
+    sections += _game_sections(run, staging, html_dir, assets)
+    return sections
+
+
+def render_page(run, sections: list[dict]) -> str:
+    """The whole HTML document: escaped text, inline CSS, embedded images, no scripts."""
+    nav = "".join(f'<li><a href="#{esc(s["id"])}">{esc(s["title"])}</a></li>' for s in sections)
+    body = []
+    for s in sections:
+        intro = f"<p>{esc(s['intro'])}</p>" if s.get("intro") else ""
+        body.append(f'<section id="{esc(s["id"])}"><h2>{esc(s["title"])}</h2>{intro}{"".join(s["blocks"])}</section>')
+    title = f"recollective report: {run.name}"
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{esc(title)}</h1><p class=\"sub\">{esc(run.kind)} · {len(run.rows)} result rows · "
+        f"<code>{esc(run.path)}</code></p><nav><ul>{nav}</ul></nav>{''.join(body)}"
+        "</body></html>\n"
+    )

@@ -1,0 +1,89 @@
+"""Run folders for the report tests: a tiny campaign sweep written as a results store (manifest.json +
+rows-*.parquet) or as a ``recollective campaign sweep`` output folder (summary.json + rows.csv)."""
+
+import functools
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from recollective.campaigns import ROW_METRICS, Campaign, sweep_campaigns
+from recollective.data import Interactions
+from recollective.data._splits import random_holdout
+from recollective.models import make_model
+from recollective.report._figures import write_csv
+
+MALICIOUS = "<script>alert(1)</script>"
+N_BINS = 3
+
+
+@functools.cache
+def sweep_rows() -> tuple[dict, ...]:
+    """120 readers in two taste groups over 40 books; book 39 is the rare target. Two models (one with a malicious
+    name), sizes 3 and 20, seeds 0 and 1: 8 rows, plus synthetic externality columns."""
+    rng = np.random.default_rng(0)
+    users, items = [], []
+    for user in range(120):
+        block = np.arange(20) + 20 * (user % 2)
+        picked = rng.choice(block[:-1], size=9, replace=False)
+        if user % 2 and user % 10 == 1:
+            picked = np.append(picked, 39)
+        users += [user] * picked.size
+        items += picked.tolist()
+    data = Interactions.from_arrays(np.array(users), np.array(items), np.full(len(users), 5.0))
+    train, test = random_holdout(data, 0.3, rng=1)
+    target = (int(train.items.numbers(np.array([39]))[0]),)
+    rows = sweep_campaigns({"knn": make_model("itemknn"), MALICIOUS: make_model("popularity")}, train, test,
+                           Campaign(targets=target, participants="closest"), sizes=[3, 20], seeds=[0, 1],
+                           noise_floor=False)
+    for index, row in enumerate(rows):
+        for b in range(1, N_BINS + 1):
+            row[f"externality_bin{b}_share_before"] = 0.1 * b
+            row[f"externality_bin{b}_share_after"] = 0.1 * b - 0.01 * (index % 3)
+    return tuple(rows)
+
+
+def write_store(folder, rows=None, name=f"tiny {MALICIOUS}"):
+    """A results store: manifest.json with malicious strings in its name and config, rows in two Parquet files."""
+    rows = [dict(row) for row in (sweep_rows() if rows is None else rows)]
+    folder.mkdir(parents=True, exist_ok=True)
+    half = len(rows) // 2
+    pq.write_table(pa.Table.from_pylist(rows[:half]), folder / "rows-00000.parquet")
+    pq.write_table(pa.Table.from_pylist(rows[half:]), folder / "rows-00001.parquet")
+    manifest = {"name": name, "created": "2025-01-01T00:00:00+00:00", "cells": len(rows),
+                "versions": {"recollective": "0.1.0", "numpy": "2.4"},
+                "config": {"data": {"title": MALICIOUS, "path": f"/data/{MALICIOUS}.csv"}, "seeds": [0, 1]}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def write_sweep_folder(folder):
+    """The output format of ``recollective campaign sweep``: summary.json (with a malicious target title) and
+    rows.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    header = ["model", "seed", "participants", "position", "size", *ROW_METRICS]
+    write_csv(folder / "rows.csv", header, [[row[key] for key in header] for row in sweep_rows()])
+    document = {"name": "sweep", "config": {"name": "sweep", "k": 10},
+                "data": {"n_users": 120, "n_items": 40, "n_interactions": 1000},
+                "targets": {"item_ids": [39], "titles": [MALICIOUS], "authors": ["A & B"], "audience_size": 6},
+                "summary": [], "figures": [], "seconds": 1.0}
+    (folder / "summary.json").write_text(json.dumps(document))
+    return folder
+
+
+def write_game_files(folder):
+    """Game-window and online-welfare tables (the CSV formats of plot_window and plot_online) and one PNG."""
+    from matplotlib.figure import Figure
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "window.csv", ["lo", "hi", "k_star", "social_welfare", "welfare_change", "n_better",
+                                      "n_worse", "is_effective", "is_pareto_effective"],
+              [[0.0, 3.16, 2, 105.4, 0.0, 0, 0, False, False], [3.16, 3.93, 3, 110.4, 5.0, 15, 0, True, True]])
+    write_csv(folder / "online.csv", ["round", "exploring", "welfare_mean_truthful", "welfare_ci95_low_truthful",
+                                      "welfare_ci95_high_truthful"],
+              [[0, True, 1.0, 0.5, 1.5], [1, False, 2.0, 1.5, 2.5]])
+    figure = Figure(figsize=(3, 2))
+    figure.subplots().plot([0, 1], [1, 2])
+    figure.savefig(folder / "online.png", dpi=50)
+    return folder
