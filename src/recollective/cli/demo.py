@@ -1,7 +1,8 @@
-"""``recollective demo``: the main job. For now, the one-shot game story on a generated instance.
+"""``recollective demo``: the main job, on the embedded synthetic data.
 
-Suppression (the gap condition and the minority's zero utility under truthful play), the robust strategy the
-search finds, its exact window, and plots of both.
+The one-shot game (suppression under the gap condition, the robust strategy the search finds, its exact window),
+the same collective in the online game, then a campaign sweep across recommenders on a synthetic majority–minority
+book world (a resumable experiments run), and the HTML report of it all. ``--quick`` shrinks every part for CI.
 """
 
 from __future__ import annotations
@@ -15,17 +16,54 @@ import typer
 from recollective.cli._output import console, emit_json, err_console, handles_errors, to_jsonable
 
 ONLINE_ROUNDS, ONLINE_EXPLORE, ONLINE_NOISE, ONLINE_SEEDS = 300, 200, 0.1, 10
+QUICK_ONLINE_ROUNDS, QUICK_ONLINE_EXPLORE, QUICK_ONLINE_SEEDS = 60, 40, 3
 
 
-def _online_story(instance, strategy, seed: int) -> dict:
+def campaign_config(seed: int, quick: bool) -> dict:
+    """The demo's campaign sweep: a synthetic book world, long-tail targets, two participant policies."""
+    world = {"n_users": 600, "n_items": 300, "n_interactions": 12000} if quick else {
+        "n_users": 2000, "n_items": 1000, "n_interactions": 40000}
+    models = {"itemknn": {}, "puresvd": {"n_factors": 16}} if quick else {
+        "popularity": {}, "itemknn": {}, "puresvd": {}, "als": {}, "ease": {}}
+    return {
+        "name": "demo-campaign",
+        "seeds": [seed] if quick else [seed, seed + 1, seed + 2],
+        "k": 10,
+        "world": {**world, "seed": seed},
+        "targets": {"method": "longtail", "max_targets": 3, "min_audience": 5 if quick else 10},
+        "campaign": {"participants": ["closest", "random"], "sizes": [0.02, 0.05] if quick else [0.01, 0.02, 0.05]},
+        "models": models,
+    }
+
+
+def _campaign_story(out: Path, seed: int, quick: bool) -> dict:
+    """Run the campaign sweep into ``out/runs`` (resumable) and summarise the best cell per model."""
+    from recollective.campaigns import summarize_rows
+    from recollective.experiments import load_results, parse_experiment_config, run_experiment
+
+    config = parse_experiment_config(campaign_config(seed, quick), "demo campaign config")
+    result = run_experiment(config, out / "runs")
+    run_dir = out / "runs" / config.name
+    rows = summarize_rows(load_results(run_dir), metrics=("target_exposure_before", "target_exposure_after",
+                                                          "ndcg_before", "ndcg_after", "n_participants"))
+    best = {}  # per model, the cell with the largest gain in target exposure (the earliest on ties)
+    for row in rows:
+        gain = row["target_exposure_after"] - row["target_exposure_before"]
+        if row["model"] not in best or gain > best[row["model"]]["gain"]:
+            best[row["model"]] = {**row, "gain": gain}
+    return {"run_dir": str(run_dir), "cells": result, "best_per_model": best}
+
+
+def _online_story(instance, strategy, seed: int, quick: bool = False) -> dict:
     """The same collective inside the online game: last-round means with 95% intervals over seeds."""
     from recollective.game.online import CollectiveInLoop, OnlineConfig, run_online
 
-    config = OnlineConfig(rounds=ONLINE_ROUNDS, explore_rounds=ONLINE_EXPLORE, noise=ONLINE_NOISE)
+    rounds, explore = (QUICK_ONLINE_ROUNDS, QUICK_ONLINE_EXPLORE) if quick else (ONLINE_ROUNDS, ONLINE_EXPLORE)
+    config = OnlineConfig(rounds=rounds, explore_rounds=explore, noise=ONLINE_NOISE)
     collective = CollectiveInLoop(
         members=strategy.members.tolist(), targets=strategy.targets.tolist(), uprating=float(strategy.uprating)
     )
-    seeds = range(seed, seed + ONLINE_SEEDS)
+    seeds = range(seed, seed + (QUICK_ONLINE_SEEDS if quick else ONLINE_SEEDS))
     common = {"seeds": seeds, "user_group": instance.user_group}
     truthful = run_online(instance.R_true, instance.alpha, config, **common)
     played = run_online(instance.R_true, instance.alpha, config, collective=collective, **common)
@@ -46,15 +84,30 @@ def _online_story(instance, strategy, seed: int) -> dict:
     }
 
 
+def _report(out: Path, run_dir: Path, plots: list[Path]) -> str:
+    """The game figures join the campaign run under ``game/``; the report goes to ``out/report.html``."""
+    import shutil
+
+    from recollective.report.html import write_report
+
+    game = run_dir / "game"
+    game.mkdir(exist_ok=True)
+    for path in plots:
+        shutil.copy2(path, game / Path(path).name)
+    return str(write_report(run_dir, out / "report.html")["html"])
+
+
 @handles_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Directory for the instance, plots and summary.")] = Path(
         "out/demo"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the generated instance.")] = 0,
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller parts throughout (for CI and a first look).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
-    """Run the main job: suppression, the robust collective strategy and its window, with plots."""
+    """Run the main job: suppression, the robust collective strategy and its window, the online game, a campaign
+    sweep across recommenders on a synthetic book world, and the HTML report."""
     from recollective.game import (
         CollectiveStrategy,
         compare_outcomes,
@@ -72,7 +125,7 @@ def demo(
         if not json_out:
             err_console.print(message, markup=False)
 
-    say(f"[1/5] generating a majority–minority instance (seed {seed})")
+    say(f"[1/7] generating a majority–minority instance (seed {seed})")
     instance = majority_minority(rng=seed)
     out.mkdir(parents=True, exist_ok=True)
     save_instance(instance, out / "instance.npz")
@@ -81,7 +134,7 @@ def demo(
     minority = instance.minority_users
     suppressed = int((truthful.utilities[minority] == 0).sum())
 
-    say("[2/5] searching for the smallest robust Pareto-effective collective")
+    say("[2/7] searching for the smallest robust Pareto-effective collective")
     alpha = instance.alpha
     found = robust_search(
         instance.R_true,
@@ -110,7 +163,7 @@ def demo(
     }
     plots: list[Path] = []
     if found.found:
-        say("[3/5] computing the exact window of the strategy found")
+        say("[3/7] computing the exact window of the strategy found")
         strategy = found.strategy
         window = effective_window(instance.R_true, strategy.members, strategy.targets, alpha, 10.0)
         after = outcome(instance.R_true, strategy.apply(instance.R_true), alpha)
@@ -124,19 +177,24 @@ def demo(
             "social_welfare": after.social_welfare,
             "comparison": compare_outcomes(truthful, after).as_dict(),
         }
-        say("[4/5] playing the online game, truthful and with the collective (10 seeds)")
-        summary["online"] = _online_story(instance, strategy, seed)
-        say("[5/5] plotting")
+        say(f"[4/7] playing the online game, truthful and with the collective "
+            f"({QUICK_ONLINE_SEEDS if quick else ONLINE_SEEDS} seeds)")
+        summary["online"] = _online_story(instance, strategy, seed, quick)
+        say("[5/7] plotting")
         plots += plot_window(window, out / "window", user_group=instance.user_group)
         plots += plot_spectrum(truthful, after, alpha, out / "spectrum")
         plots += plot_online(
             {"collective": summary["online"].pop("_played"), "truthful": summary["online"].pop("_truthful")},
             out / "online",
-            explore_rounds=ONLINE_EXPLORE,
+            explore_rounds=QUICK_ONLINE_EXPLORE if quick else ONLINE_EXPLORE,
         )
     else:
         strategy = CollectiveStrategy(instance.majority_users[:1], instance.minority_items[:1], 1.0)
     summary["plots"] = [str(p) for p in plots]
+    say("[6/7] a campaign sweep across recommenders on a synthetic book world")
+    summary["campaign"] = _campaign_story(out, seed, quick)
+    say("[7/7] writing the HTML report")
+    summary["report"] = _report(out, Path(summary["campaign"]["run_dir"]), plots)
     summary_path = out / "summary.json"
     tmp = summary_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(to_jsonable(summary), allow_nan=False, indent=2, sort_keys=True) + "\n")
@@ -186,6 +244,20 @@ def demo(
             f"collective {o['collective_minority']}; welfare truthful {o['truthful_welfare']} vs collective "
             f"{o['collective_welfare']}"
         )
+    campaign = summary["campaign"]
+    console.print(
+        f"campaign sweep ({campaign['cells']['stored']} cells in {campaign['run_dir']}): the largest gain in "
+        "target exposure in the audience per model — "
+        + "; ".join(
+            f"{name} {row['target_exposure_before']:.0%} -> {row['target_exposure_after']:.0%} with "
+            f"{row['n_participants']:.0f} {row['participants']} participants (NDCG {row['ndcg_before']:.3f} -> "
+            f"{row['ndcg_after']:.3f})"
+            if row["gain"] > 0
+            else f"{name} no gain at any size ({row['target_exposure_before']:.0%})"
+            for name, row in campaign["best_per_model"].items()
+        )
+    )
     for path in plots:
         console.print(f"plot: {path}")
+    console.print(f"report: {summary['report']}")
     console.print(f"summary: {summary_path}")
