@@ -15,7 +15,7 @@ from recollective.models import make_model
 from recollective.report._figures import write_csv
 
 MALICIOUS = "<script>alert(1)</script>"
-N_BINS = 3
+N_BINS = 5  # as many as the campaign rows carry (quintiles), all overwritten with planted values
 
 
 @functools.cache
@@ -62,7 +62,8 @@ def write_sweep_folder(folder):
     """The output format of ``recollective campaign sweep``: summary.json (with a malicious target title) and
     rows.csv."""
     folder.mkdir(parents=True, exist_ok=True)
-    header = ["model", "seed", "participants", "position", "size", *ROW_METRICS]
+    metrics = [m for m in ROW_METRICS if not m.startswith("externality")]  # a sweep folder without those columns
+    header = ["model", "seed", "participants", "position", "size", *metrics]
     write_csv(folder / "rows.csv", header, [[row[key] for key in header] for row in sweep_rows()])
     document = {"name": "sweep", "config": {"name": "sweep", "k": 10},
                 "data": {"n_users": 120, "n_items": 40, "n_interactions": 1000},

@@ -237,6 +237,10 @@ def evaluate_campaign(
         summary[f"{prefix}unchanged_share"] = float((np.abs(change[mask]) <= floor).mean()) if n else math.nan
     summary["n_participants_in_test"] = int(participants.sum())
     summary["externality_bins"] = _externalities(before_lists[test_rows], after_lists[test_rows], popularity, targets)
+    for b in range(1, N_POPULARITY_BINS + 1):  # flat copies for result rows (NaN when a bin is missing)
+        found = [row for row in summary["externality_bins"] if row["bin"] == b]
+        for label in ("before", "after"):
+            summary[f"externality_bin{b}_share_{label}"] = found[0][f"share_{label}"] if found else math.nan
     return CampaignOutcome(summary, users, before_u, after_u, application, audience)
 
 

@@ -50,6 +50,9 @@ ROW_METRICS = (
     "n_actions",
     "audience_size",
     "noise_floor",
+    "ndcg_majority_before",
+    "ndcg_majority_after",
+    *(f"externality_bin{b}_share_{label}" for b in range(1, 6) for label in ("before", "after")),
 )
 
 

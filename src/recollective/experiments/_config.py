@@ -54,8 +54,6 @@ METRICS = (
     "recall_after",
     "hits_before",
     "hits_after",
-    "ndcg_majority_before",
-    "ndcg_majority_after",
     "unchanged_share",
     "participants_unchanged_share",
     "aplt_before",
