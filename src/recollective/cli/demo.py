@@ -249,11 +249,11 @@ def demo(
         f"campaign sweep ({campaign['cells']['stored']} cells in {campaign['run_dir']}): the largest gain in "
         "target exposure in the audience per model — "
         + "; ".join(
-            f"{name} {row['target_exposure_before']:.0%} -> {row['target_exposure_after']:.0%} with "
+            f"{name} {row['target_exposure_before']:.1%} -> {row['target_exposure_after']:.1%} with "
             f"{row['n_participants']:.0f} {row['participants']} participants (NDCG {row['ndcg_before']:.3f} -> "
             f"{row['ndcg_after']:.3f})"
             if row["gain"] > 0
-            else f"{name} no gain at any size ({row['target_exposure_before']:.0%})"
+            else f"{name} no gain at any size ({row['target_exposure_before']:.1%})"
             for name, row in campaign["best_per_model"].items()
         )
     )

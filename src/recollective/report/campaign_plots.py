@@ -27,6 +27,7 @@ from recollective.report._figures import (
 __all__ = ["plot_exposure_by_size", "plot_pareto_scatter"]
 
 _COLOURS = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
+_VARIANT_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 
 
 def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = "target_exposure",
@@ -65,18 +66,23 @@ def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = 
         figure = Figure(figsize=(7.6, 4.8), layout="constrained")
         ax = figure.subplots()
         several = len({label[1:] for label in lines}) > 1
-        for index, (label, rows) in enumerate(lines.items()):
+        models = list(dict.fromkeys(label[0] for label in lines))
+        variants = list(dict.fromkeys(label[1:] for label in lines))
+        for label, rows in lines.items():
             rows = sorted(rows, key=lambda r: r["n_participants"])
             x = np.array([r["n_participants"] for r in rows], dtype=float)
             mean = np.array([r[key] for r in rows], dtype=float)
             low = np.array([r[f"{key}_low"] for r in rows], dtype=float)
             high = np.array([r[f"{key}_high"] for r in rows], dtype=float)
             before = np.array([r[f"{metric}_before"] for r in rows], dtype=float)
-            colour = _COLOURS[index % len(_COLOURS)]
+            # one colour per model, one line style and marker per (participants, position)
+            colour = _COLOURS[models.index(label[0]) % len(_COLOURS)]
+            variant = variants.index(label[1:])
+            style, marker = _VARIANT_STYLES[variant % len(_VARIANT_STYLES)]
             name = f"{label[0]} ({label[1]}, {label[2]})" if several else label[0]
             # shares live in [0, 1]: the band is clipped there for display (the CSV keeps the t-interval as is)
-            ax.fill_between(x, np.clip(low, 0, 1), np.clip(high, 0, 1), color=colour, alpha=0.2, linewidth=0)
-            ax.plot(x, mean, marker="o", color=colour, linewidth=2, label=name)
+            ax.fill_between(x, np.clip(low, 0, 1), np.clip(high, 0, 1), color=colour, alpha=0.15, linewidth=0)
+            ax.plot(x, mean, marker=marker, linestyle=style, color=colour, linewidth=2, label=name)
             ax.plot(x, before, linestyle=":", color=colour, linewidth=1.2)
             table += [[*label, r["size"], r["n_participants"], r[f"{metric}_before"], r[key], r[f"{key}_low"],
                        r[f"{key}_high"], r["n_seeds"]] for r in rows]
@@ -87,7 +93,7 @@ def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = 
         n_seeds = sorted({int(r["n_seeds"]) for r in summary_rows})
         ax.set_title(title or f"{metric.replace('_', ' ')} vs collective size (mean, 95% interval over "
                      f"{n_seeds[-1]} seeds)", loc="left")
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", ncols=2 if len(lines) > 5 else 1)
         save_figure(figure, png, svg)
     write_csv(csv_path, header, table)
     return [png, svg, csv_path]
