@@ -110,3 +110,20 @@ def test_os_errors_become_one_line(capsys):
     assert exit_info.value.exit_code == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: cannot access /root/secret.csv: Permission denied; check the path and its permissions"
+
+
+def test_sequential_fit_reports_epochs_through_a_progress_callback_and_restores_it(tmp_path):
+    from recollective.cli.models import fitting_progress
+    from recollective.models import make_model
+
+    model = make_model("sequential", epochs=2, embedding_dim=8, n_negatives=None, patience=None)
+    seen = []
+    with fitting_progress(model, "fitting", quiet=True):
+        callback = model.get_params()["progress"]
+        assert callable(callback)
+        model.set_params(progress=lambda e, n, m: (seen.append((e, n)), callback(e, n, m)))
+        from models.contract import block_interactions
+
+        model.fit(block_interactions()[0])
+    assert seen == [(1, 2), (2, 2)]
+    assert model.get_params()["progress"] is None

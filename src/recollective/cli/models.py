@@ -7,6 +7,7 @@ Thin: load (the data layer's flags), optionally k-core, split (seeded), build th
 
 from __future__ import annotations
 
+import contextlib
 import time
 from enum import StrEnum
 from typing import Annotated
@@ -138,7 +139,7 @@ def evaluate(
     if "rng" in recommender.get_params() and "rng" not in params:
         recommender.set_params(rng=seed)
     started = time.perf_counter()
-    with err_console.status(f"fitting {model.value} on {train.n_interactions:,} interactions"):
+    with fitting_progress(recommender, f"fitting {model.value} on {train.n_interactions:,} interactions", json_out):
         recommender.fit(train)
     fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -165,6 +166,32 @@ def evaluate(
         emit_json(result)
         return
     _print(result)
+
+
+@contextlib.contextmanager
+def fitting_progress(recommender, description: str, quiet: bool = False):
+    """A Rich progress bar over training epochs (stderr) for models that report them (``progress=`` callback),
+    a spinner for the others; the model's own ``progress`` parameter is restored afterwards."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if "progress" not in recommender.get_params() or recommender.get_params()["progress"] is not None:
+        with err_console.status(description):
+            yield
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
+        task = bar.add_task(description, total=None)
+
+        def on_epoch(epoch, n_epochs, metrics):
+            loss = metrics.get("loss")
+            text = f"{description}: epoch {epoch}" + (f", loss {loss:.4f}" if loss is not None else "")
+            bar.update(task, total=n_epochs, completed=epoch, description=text)
+
+        recommender.set_params(progress=on_epoch)
+        try:
+            yield
+        finally:
+            recommender.set_params(progress=None)
 
 
 def _print(result: dict) -> None:
