@@ -51,7 +51,27 @@ def _campaign_story(out: Path, seed: int, quick: bool) -> dict:
         gain = row["target_exposure_after"] - row["target_exposure_before"]
         if row["model"] not in best or gain > best[row["model"]]["gain"]:
             best[row["model"]] = {**row, "gain": gain}
+    _pareto_scatter(config, run_dir, best)
     return {"run_dir": str(run_dir), "cells": result, "best_per_model": best}
+
+
+def _pareto_scatter(config, run_dir: Path, best: dict) -> None:
+    """Per-user utility before vs after for the model and cell with the largest exposure gain (first seed)."""
+    import numpy as np
+
+    from recollective.experiments import Cell, cell_outcome
+    from recollective.report.campaign_plots import plot_pareto_scatter
+
+    name, row = max(best.items(), key=lambda item: item[1]["gain"])
+    cell = Cell(model=name, participants=row["participants"], position=row["position"], size=row["size"],
+                seed=config.seeds[0])
+    outcome = cell_outcome(config, cell)
+    plot_pareto_scatter(
+        outcome.utility_before, outcome.utility_after, run_dir / f"pareto_{name}",
+        participants=np.isin(outcome.users, outcome.application.acting),
+        audience=np.isin(outcome.users, outcome.audience), noise_floor=outcome.summary["noise_floor"],
+        title=f"{name}: per-user utility, {outcome.summary['n_participants']} {cell.participants} participants",
+    )
 
 
 def _online_story(instance, strategy, seed: int, quick: bool = False) -> dict:

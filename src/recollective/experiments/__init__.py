@@ -9,7 +9,7 @@ skips cells already stored, so running the same command again resumes. :func:`lo
 in grid order.
 """
 
-from recollective.experiments._cells import CELL_KEYS, Cell, cell_hash, expand_cells, run_cell
+from recollective.experiments._cells import CELL_KEYS, Cell, cell_hash, cell_outcome, expand_cells, run_cell
 from recollective.experiments._config import (
     METRICS,
     ExperimentConfig,
@@ -30,6 +30,7 @@ __all__ = [
     "ResultsStore",
     "WorldSection",
     "cell_hash",
+    "cell_outcome",
     "expand_cells",
     "load_experiment_config",
     "load_results",

@@ -174,8 +174,9 @@ def _baseline(config: ExperimentConfig, inputs: _Inputs, name: str, seed: int) -
     return baseline, floor
 
 
-def run_cell(config: ExperimentConfig, cell: Cell) -> dict:
-    """The result row of ``cell``: its keys, ``cell`` (the hash) and ``config.metrics`` (JSON scalars)."""
+def cell_outcome(config: ExperimentConfig, cell: Cell):
+    """The full :class:`~recollective.campaigns.CampaignOutcome` of ``cell`` (per-user utilities included), computed
+    exactly as :func:`run_cell` computes the row."""
     from recollective.campaigns import Campaign, evaluate_campaign
 
     inputs = _prepare(config)
@@ -183,9 +184,14 @@ def run_cell(config: ExperimentConfig, cell: Cell) -> dict:
     campaign = Campaign(targets=inputs.targets, participants=cell.participants, size=cell.size,
                         rating=config.campaign.rating, position=cell.position, budget=config.campaign.budget,
                         participation=config.campaign.participation)
-    outcome = evaluate_campaign(baseline, inputs.train, inputs.test, campaign, k=config.k, rng=cell.seed,
-                                audience=inputs.audience, relevance_threshold=config.targets.relevance_threshold,
-                                noise_floor=floor, embedding=inputs.embedding)
+    return evaluate_campaign(baseline, inputs.train, inputs.test, campaign, k=config.k, rng=cell.seed,
+                             audience=inputs.audience, relevance_threshold=config.targets.relevance_threshold,
+                             noise_floor=floor, embedding=inputs.embedding)
+
+
+def run_cell(config: ExperimentConfig, cell: Cell) -> dict:
+    """The result row of ``cell``: its keys, ``cell`` (the hash) and ``config.metrics`` (JSON scalars)."""
+    outcome = cell_outcome(config, cell)
     row = {"cell": cell_hash(config, cell), **cell.as_dict()}
     for metric in config.metrics:
         value = outcome.summary[metric]
