@@ -53,9 +53,12 @@ class DataSource:
 
     def load(self):
         """The :class:`recollective.data.LoadResult` (raises ``DataError`` naming the file on bad input)."""
+        from recollective.cli._output import err_console
+
         options = dict(self.options)
         data_format = options.pop("data_format")
-        return data_cli.load_data(self.path, data_format, **options)
+        with err_console.status(f"loading {self.path}"):
+            return data_cli.load_data(self.path, data_format, **options)
 
 
 def with_data_options(command):
