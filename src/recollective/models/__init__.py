@@ -1,19 +1,27 @@
 """Recommenders behind one scikit-learn-style interface.
 
 ``fit(interactions) -> self``, ``score(user_idx)``, ``recommend(user_idx, k, exclude_seen=True)`` and
-``refit(new_interactions, delta)``; build one by name with :func:`make_model`. Heavy backends (implicit, torch)
-are imported only when their model is fitted.
+``refit(new_interactions, delta)``; build one by name with :func:`make_model`. The classes are imported on first
+use (PEP 562), and heavy backends (implicit, torch) only when their model is fitted, so ``import
+recollective.models`` and ``recollective --help`` stay fast.
 """
 
-from recollective.models._base import Recommender, check_interactions
-from recollective.models._ease import EASE
-from recollective.models._implicit import ALS, BPR
-from recollective.models._knn import ItemKNN
-from recollective.models._popularity import Popularity
-from recollective.models._ranking import top_k
+import importlib
+
 from recollective.models._registry import MODEL_NAMES, make_model, model_class
-from recollective.models._sequential import SequentialTransformer
-from recollective.models._svd import PureSVD
+
+_LAZY = {
+    "ALS": "recollective.models._implicit",
+    "BPR": "recollective.models._implicit",
+    "EASE": "recollective.models._ease",
+    "ItemKNN": "recollective.models._knn",
+    "Popularity": "recollective.models._popularity",
+    "PureSVD": "recollective.models._svd",
+    "Recommender": "recollective.models._base",
+    "SequentialTransformer": "recollective.models._sequential",
+    "check_interactions": "recollective.models._base",
+    "top_k": "recollective.models._ranking",
+}
 
 __all__ = [
     "ALS",
@@ -30,3 +38,15 @@ __all__ = [
     "model_class",
     "top_k",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'recollective.models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
