@@ -61,7 +61,8 @@ def test_rows_equal_the_campaign_sweep(tiny):
     template = Campaign(targets=inputs.targets, participants="closest")
     expected = sweep_campaigns(models, inputs.train, inputs.test, template, sizes=tiny.campaign.sizes,
                                seeds=tiny.seeds, participants=tiny.campaign.participants,
-                               positions=tiny.campaign.positions, k=tiny.k)
+                               positions=tiny.campaign.positions, k=tiny.k, world=inputs.world)
+    assert inputs.world is not None  # a world config: utilities on the true preferences
     rows = {tuple(row[key] for key in CELL_KEYS): row for row in expected}
     for cell in expand_cells(tiny):
         row = run_cell(tiny, cell)

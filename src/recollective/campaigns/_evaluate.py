@@ -87,16 +87,18 @@ def estimate_noise_floor(
     fitted: Recommender | None = None,
     quantile: float = 0.95,
     relevance_threshold: float | None = None,
+    world=None,
 ) -> float:
     """How much per-user NDCG@k moves between baselines fitted with different seeds alone.
 
     The ``quantile`` of ``|NDCG_u(seed a) - NDCG_u(seed b)|`` over the test users (0 for models without an ``rng``
     hyper-parameter). ``fitted``, when given, stands for the first seed's model (only the second is fitted).
-    Changes within this floor count as "unchanged" in the Pareto accounting.
+    With ``world``, the utility is the true DCG@k of every user (as in :func:`evaluate_campaign`). Changes within
+    this floor count as "unchanged" in the Pareto accounting.
     """
     if "rng" not in model.get_params():
         return 0.0
-    users = test_users(test, relevance_threshold)
+    users = test_users(test, relevance_threshold) if world is None else np.arange(train.n_users)
     if users.size == 0:
         return 0.0
     utilities = []
@@ -104,7 +106,10 @@ def estimate_noise_floor(
         reuse = index == 0 and fitted is not None
         current = fitted if reuse else model.clone().set_params(rng=int(seed)).fit(train)
         lists, _ = current.recommend(users, k)
-        utilities.append(_ndcg(lists, test.matrix[users], relevance_threshold))
+        if world is None:
+            utilities.append(_ndcg(lists, test.matrix[users], relevance_threshold))
+        else:
+            utilities.append(_true_dcg(world, users, lists))
     return float(np.quantile(np.abs(utilities[0] - utilities[1]), quantile))
 
 

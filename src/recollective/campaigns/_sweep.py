@@ -70,6 +70,7 @@ def sweep_campaigns(
     relevance_threshold: float | None = None,
     noise_floor: bool = True,
     skip_ineligible: bool = False,
+    world=None,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> list[dict]:
     """Evaluate ``campaign`` varied over sizes x participant policies x positions, for each model and seed.
@@ -84,6 +85,8 @@ def sweep_campaigns(
     sizes, seeds : sequences
     participants, positions : sequences of str, optional
         Default: the template's own.
+    world : World, optional
+        Known true preferences: utilities (and the noise floor) on R*, see :func:`evaluate_campaign`.
     skip_ineligible : bool, default False
         Leave out cells whose policy has fewer eligible users than the size asks for (the planner's choice);
         by default such a cell is an error naming ``campaign.size``.
@@ -111,7 +114,7 @@ def sweep_campaigns(
             baseline = model.fit(train)
             floor = (
                 estimate_noise_floor(template, train, test, k, seeds=(seed, seed + 1_000_003), fitted=baseline,
-                                     relevance_threshold=relevance_threshold)
+                                     relevance_threshold=relevance_threshold, world=world)
                 if noise_floor
                 else 0.0
             )
@@ -127,6 +130,7 @@ def sweep_campaigns(
                         outcome = evaluate_campaign(
                             baseline, train, test, cell, k=k, rng=int(seed), audience=audience,
                             relevance_threshold=relevance_threshold, noise_floor=floor, embedding=embedding,
+                            world=world,
                         )
                         row = {"model": name, "seed": int(seed), "participants": policy, "position": position,
                                "size": size}

@@ -70,6 +70,7 @@ def _pareto_scatter(config, run_dir: Path, best: dict) -> None:
         outcome.utility_before, outcome.utility_after, run_dir / f"pareto_{name}",
         participants=np.isin(outcome.users, outcome.application.acting),
         audience=np.isin(outcome.users, outcome.audience), noise_floor=outcome.summary["noise_floor"],
+        utility=outcome.summary["utility"],
         title=f"{name}: per-user utility, {outcome.summary['n_participants']} {cell.participants} participants",
     )
 

@@ -93,6 +93,7 @@ class _Inputs:
     targets: tuple
     audience: np.ndarray
     embedding: np.ndarray
+    world: Any = None
 
 
 _INPUTS: dict[str, _Inputs] = {}
@@ -114,10 +115,12 @@ def _load_inputs(config: ExperimentConfig) -> _Inputs:
     from recollective.data._targets import explicit_targets, longtail_targets
     from recollective.errors import InvalidParameterError
 
+    world = None
     if config.world is not None:
         from recollective.data._worlds import majority_minority_world
 
-        data = majority_minority_world(**config.world.world_kwargs()).interactions
+        world = majority_minority_world(**config.world.world_kwargs())
+        data = world.interactions
     else:
         from recollective.data._loading import read_interactions
         from recollective.data._preprocess import k_core
@@ -146,7 +149,7 @@ def _load_inputs(config: ExperimentConfig) -> _Inputs:
     target_idx = tuple(int(t) for t in targets.item_idx)
     audience = target_audience(test, target_idx, spec.relevance_threshold)
     embedding = user_embedding(train, rng=0) if "closest" in config.campaign.participants else None
-    return _Inputs(train, test, target_idx, audience, embedding)
+    return _Inputs(train, test, target_idx, audience, embedding, world)
 
 
 def _baseline(config: ExperimentConfig, inputs: _Inputs, name: str, seed: int) -> tuple:
@@ -164,7 +167,8 @@ def _baseline(config: ExperimentConfig, inputs: _Inputs, name: str, seed: int) -
     baseline = model.fit(inputs.train)
     floor = (
         estimate_noise_floor(template, inputs.train, inputs.test, config.k, seeds=(seed, seed + 1_000_003),
-                             fitted=baseline, relevance_threshold=config.targets.relevance_threshold)
+                             fitted=baseline, relevance_threshold=config.targets.relevance_threshold,
+                             world=inputs.world)
         if config.noise_floor
         else 0.0
     )
@@ -186,7 +190,7 @@ def cell_outcome(config: ExperimentConfig, cell: Cell):
                         participation=config.campaign.participation)
     return evaluate_campaign(baseline, inputs.train, inputs.test, campaign, k=config.k, rng=cell.seed,
                              audience=inputs.audience, relevance_threshold=config.targets.relevance_threshold,
-                             noise_floor=floor, embedding=inputs.embedding)
+                             noise_floor=floor, embedding=inputs.embedding, world=inputs.world)
 
 
 def run_cell(config: ExperimentConfig, cell: Cell) -> dict:

@@ -100,7 +100,8 @@ def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = 
 
 
 def plot_pareto_scatter(utility_before, utility_after, path_stem, *, participants=None, audience=None,
-                        noise_floor: float = 0.0, title: str | None = None) -> list[Path]:
+                        noise_floor: float = 0.0, title: str | None = None,
+                        utility: str = "NDCG@k, held-out") -> list[Path]:
     """Per-user utility (NDCG@k on held-out items) before (x) and after (y) a campaign, diagonal = unchanged.
 
     Parameters
@@ -110,6 +111,8 @@ def plot_pareto_scatter(utility_before, utility_after, path_stem, *, participant
         Coloured separately.
     noise_floor : float
         Drawn as a band around the diagonal.
+    utility : str
+        What the utility is, for the axis labels (e.g. "true DCG@k" for worlds).
     """
     import matplotlib as mpl
     from matplotlib.figure import Figure
@@ -142,8 +145,8 @@ def plot_pareto_scatter(utility_before, utility_after, path_stem, *, participant
                            linewidths=0)
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
-        ax.set_xlabel("utility before (NDCG@k, held-out)")
-        ax.set_ylabel("utility after the campaign")
+        ax.set_xlabel(f"utility before ({utility})")
+        ax.set_ylabel(f"utility after the campaign ({utility})")
         ax.set_title(title or f"per-user utility: {better:.1%} better, {worse:.1%} worse", loc="left")
         ax.legend(loc="upper left")
         save_figure(figure, png, svg)
