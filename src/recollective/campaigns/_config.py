@@ -41,7 +41,7 @@ from recollective.campaigns._spec import PARTICIPANT_POLICIES, POSITION_POLICIES
 from recollective.errors import ConfigError
 from recollective.models._registry import MODEL_NAMES
 
-__all__ = ["SweepConfig", "load_sweep_config"]
+__all__ = ["SweepConfig", "load_sweep_config", "read_toml", "resolve_data_paths", "validation_problems"]
 
 
 class _Section(BaseModel):
@@ -137,6 +137,37 @@ class SweepConfig(_Section):
         return value
 
 
+def read_toml(path) -> dict:
+    """The parsed TOML file at ``path``; ``ConfigError`` ``<file>: ...`` when it is missing, a folder, unreadable or
+    not TOML."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give a .toml file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def validation_problems(error: ValidationError) -> str:
+    """pydantic's errors as ``dotted.field: message`` joined by ``; ``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}" for item in error.errors()
+    )
+
+
+def resolve_data_paths(data: DataSection, base: Path) -> DataSection:
+    """``data`` with its relative ``path`` and ``items`` resolved against the config file's folder ``base``."""
+    updates = {"path": data.path if data.path.is_absolute() else base / data.path}
+    if data.items is not None and not data.items.is_absolute():
+        updates["items"] = base / data.items
+    return data.model_copy(update=updates)
+
+
 def load_sweep_config(path) -> SweepConfig:
     """Read and validate a sweep TOML file; relative paths inside resolve against the file's folder.
 
@@ -146,24 +177,9 @@ def load_sweep_config(path) -> SweepConfig:
         ``<file>: <dotted.field>: <message>`` for every problem (unreadable file, TOML syntax, validation).
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path)
     try:
         config = SweepConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or '(top level)'}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
-    base = path.resolve().parent
-    data = config.data
-    updates = {"path": (base / data.path) if not data.path.is_absolute() else data.path}
-    if data.items is not None and not data.items.is_absolute():
-        updates["items"] = base / data.items
-    return config.model_copy(update={"data": data.model_copy(update=updates)})
+        raise ConfigError(f"{path}: {validation_problems(exc)}") from None
+    return config.model_copy(update={"data": resolve_data_paths(config.data, path.resolve().parent)})

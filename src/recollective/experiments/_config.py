@@ -34,13 +34,18 @@ Example (a tiny sweep that runs in seconds)::
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from recollective.campaigns._config import DataSection, SweepConfig
+from recollective.campaigns._config import (
+    DataSection,
+    SweepConfig,
+    read_toml,
+    resolve_data_paths,
+    validation_problems,
+)
 from recollective.campaigns._sweep import ROW_METRICS
 from recollective.errors import ConfigError, InvalidParameterError
 
@@ -163,10 +168,7 @@ def parse_experiment_config(raw: dict, source: str = "<config>", base: Path | No
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or '(top level)'}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
+        raise ConfigError(f"{source}: {validation_problems(exc)}") from None
     from recollective.models import make_model
 
     for name, params in config.models.items():
@@ -177,11 +179,7 @@ def parse_experiment_config(raw: dict, source: str = "<config>", base: Path | No
             raise ConfigError(f"{source}: models.{name}: {message}") from None
     if config.data is None or base is None:
         return config
-    data = config.data
-    updates = {"path": data.path if data.path.is_absolute() else base / data.path}
-    if data.items is not None and not data.items.is_absolute():
-        updates["items"] = base / data.items
-    return config.model_copy(update={"data": data.model_copy(update=updates)})
+    return config.model_copy(update={"data": resolve_data_paths(config.data, base)})
 
 
 def load_experiment_config(path) -> ExperimentConfig:
@@ -193,14 +191,5 @@ def load_experiment_config(path) -> ExperimentConfig:
         ``<file>: <dotted.field>: <message>`` for every problem (unreadable file, TOML syntax, validation).
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder; give a .toml file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path)
     return parse_experiment_config(raw, str(path), path.resolve().parent)
