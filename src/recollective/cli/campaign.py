@@ -28,7 +28,8 @@ from recollective.cli.models import (
     SplitName,
     SplitOpt,
     TestFractionOpt,
-    parse_params,
+    build_model,
+    load_split,
 )
 from recollective.errors import InvalidParameterError
 
@@ -85,23 +86,13 @@ def _split_ids(text: str | None) -> list[str]:
 def _prepare(source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items,
              target_author, relevance_threshold):
     """(recommender, train, test, target set) from the shared options."""
-    from recollective.data._preprocess import k_core
-    from recollective.data._splits import split_interactions
     from recollective.data._targets import explicit_targets
-    from recollective.models import make_model
 
-    params = parse_params(param)
-    recommender = make_model(model.value, **params)
-    recommender.checked_params()
-    if "rng" in recommender.get_params() and "rng" not in params:
-        recommender.set_params(rng=seed)
+    recommender = build_model(model, param, seed)
     item_ids, authors = _split_ids(target_items), list(target_author or [])
     if not item_ids and not authors:
         raise InvalidParameterError("no targets: give --target-items ID[,ID...] and/or --target-author NAME")
-    data = source.load().interactions
-    if k_core_users or k_core_items:
-        data = k_core(data, k_core_users, k_core_items)
-    train, test = split_interactions(data, split.value, test_fraction, rng=seed)
+    _, train, test = load_split(source, split, test_fraction, seed, k_core_users, k_core_items)
     targets = explicit_targets(
         train, item_ids=item_ids or None, authors=authors or None, audience_from=test, threshold=relevance_threshold
     )

@@ -20,7 +20,7 @@ from recollective.cli._output import console, emit_json, err_console, handles_er
 from recollective.errors import InvalidParameterError
 from recollective.models._registry import MODEL_NAMES
 
-__all__ = ["models_app", "parse_params"]
+__all__ = ["build_model", "load_split", "models_app", "parse_params"]
 
 models_app = typer.Typer(
     help="Recommenders behind one interface: list them, or fit one on a data file and evaluate it on a split.",
@@ -67,6 +67,30 @@ def parse_params(items: list[str] | None) -> dict:
             raise InvalidParameterError(f"--param takes name=value (e.g. --param factors=32); got {item!r}")
         params[name] = _value(text.strip())
     return params
+
+
+def build_model(model, param, seed: int):
+    """The named model with its ``--param`` hyper-parameters, checked now, and ``rng=seed`` unless given."""
+    from recollective.models import make_model
+
+    params = parse_params(param)
+    recommender = make_model(model.value, **params)
+    recommender.checked_params()
+    if "rng" in recommender.get_params() and "rng" not in params:
+        recommender.set_params(rng=seed)
+    return recommender
+
+
+def load_split(source, split, test_fraction: float, seed: int, k_core_users: int, k_core_items: int):
+    """(data, train, test): the ``--data`` file, its optional k-core, and the seeded split."""
+    from recollective.data._preprocess import k_core
+    from recollective.data._splits import split_interactions
+
+    data = source.load().interactions
+    if k_core_users or k_core_items:
+        data = k_core(data, k_core_users, k_core_items)
+    train, test = split_interactions(data, split.value, test_fraction, rng=seed)
+    return data, train, test
 
 
 def _value(text: str):
@@ -124,20 +148,10 @@ def evaluate(
 ) -> None:
     """Fit a model on the training part of a split and report accuracy, coverage and popularity bias at K
     over the test users (users with at least one relevant held-out interaction)."""
-    from recollective.data._preprocess import k_core
-    from recollective.data._splits import split_interactions
     from recollective.metrics import evaluate_model
-    from recollective.models import make_model
 
-    params = parse_params(param)
-    recommender = make_model(model.value, **params)
-    recommender.checked_params()  # a bad hyper-parameter fails before the data is read
-    data = source.load().interactions
-    if k_core_users or k_core_items:
-        data = k_core(data, k_core_users, k_core_items)
-    train, test = split_interactions(data, split.value, test_fraction, rng=seed)
-    if "rng" in recommender.get_params() and "rng" not in params:
-        recommender.set_params(rng=seed)
+    recommender = build_model(model, param, seed)  # a bad hyper-parameter fails before the data is read
+    data, train, test = load_split(source, split, test_fraction, seed, k_core_users, k_core_items)
     started = time.perf_counter()
     with fitting_progress(recommender, f"fitting {model.value} on {train.n_interactions:,} interactions", json_out):
         recommender.fit(train)
