@@ -1,0 +1,1 @@
+"""Benign versus malicious coordination: attacks, detectors, evaluation."""
