@@ -17,7 +17,7 @@ from recollective.data._interactions import Interactions
 from recollective.data._vocabulary import Vocabulary
 from recollective.errors import DataError, InvalidParameterError
 
-__all__ = ["k_core", "to_implicit"]
+__all__ = ["k_core", "sample_users", "to_implicit"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,26 @@ def k_core(interactions: Interactions, k_user: int = 5, k_item: int = 5) -> Inte
 
 
 # ----------------------------------------------------------------------------------------- shared (data/)
+def sample_users(interactions: Interactions, n_users: int, *, rng=0) -> Interactions:
+    """A random ``n_users`` of the users (drawn without replacement from ``rng``) with all their interactions.
+
+    Users keep their relative order; items keep their vocabulary (books nobody in the sample read stay, with no
+    interactions). Raises ``InvalidParameterError`` when ``n_users`` is not in [1, number of users].
+    """
+    from recollective._random import as_generator
+
+    count = _check_count(n_users, "sample_users")
+    if not 1 <= count <= interactions.n_users:
+        raise InvalidParameterError(
+            f"sample_users must lie in [1, {interactions.n_users}] (the number of users); got {n_users!r}"
+        )
+    keep_users = np.zeros(interactions.n_users, dtype=bool)
+    keep_users[as_generator(rng).choice(interactions.n_users, count, replace=False)] = True
+    csr = interactions.matrix
+    entry_keep = np.repeat(keep_users, np.diff(csr.indptr))
+    return restrict(interactions, entry_keep, user_keep=keep_users)
+
+
 def restrict(
     interactions: Interactions,
     entry_keep: np.ndarray,

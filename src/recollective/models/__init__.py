@@ -19,6 +19,7 @@ _LAZY = {
     "PureSVD": "recollective.models._svd",
     "Recommender": "recollective.models._base",
     "SequentialTransformer": "recollective.models._sequential",
+    "LLMRecommender": "recollective.models.llm._recommender",
     "check_interactions": "recollective.models._base",
     "top_k": "recollective.models._ranking",
 }
@@ -29,6 +30,7 @@ __all__ = [
     "EASE",
     "MODEL_NAMES",
     "ItemKNN",
+    "LLMRecommender",
     "Popularity",
     "PureSVD",
     "Recommender",

@@ -14,6 +14,7 @@ _CLASSES = {
     "itemknn": ("recollective.models._knn", "ItemKNN"),
     "ease": ("recollective.models._ease", "EASE"),
     "sequential": ("recollective.models._sequential", "SequentialTransformer"),
+    "llm": ("recollective.models.llm._recommender", "LLMRecommender"),
 }
 MODEL_NAMES = tuple(_CLASSES)
 
