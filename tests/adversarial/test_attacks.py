@@ -209,13 +209,26 @@ def test_fake_accounts_are_new_rows(string_ids):
     assert app.interactions.n_interactions == data.n_interactions + app.n_actions == data.n_interactions + 28
 
 
-def test_fake_ids_that_collide_are_an_error():
+@pytest.mark.parametrize("string_ids", [False, True])
+def test_fake_ids_stay_unique_when_attacked_data_is_attacked_again(string_ids):
+    data = rated_data(string_ids=string_ids)
+    once = apply_attack(Attack("average", (0,), size=3, filler_size=3), data, rng=1).interactions
+    twice = apply_attack(Attack("random", (1,), size=4, filler_size=3), once, rng=2)
+    new_ids = twice.interactions.users.ids[once.n_users :].tolist()
+    assert new_ids == ([f"attack-{i}" for i in range(3, 7)] if string_ids else [-4, -5, -6, -7])
+    assert twice.interactions.n_users == data.n_users + 7
+    assert np.unique(twice.interactions.users.ids.astype(str)).size == data.n_users + 7
+    # the first attack's profiles are untouched
+    assert (twice.interactions.matrix[: once.n_users] != once.matrix).nnz == 0
+
+
+def test_fake_ids_continue_below_negative_and_after_taken_ids():
     data = Interactions.from_arrays(np.array([-1, 2]), np.array([0, 1]), np.array([4.0, 5.0]))
-    with pytest.raises(DataError, match=r"fake account id -1 already names a user"):
-        apply_attack(Attack("random", (0,), size=1, filler_size=1), data)
+    app = apply_attack(Attack("random", (0,), size=2, filler_size=1), data)
+    assert app.interactions.users.ids[2:].tolist() == [-2, -3]
     named = Interactions.from_arrays(np.array(["attack-0", "bob"]), np.array([0, 1]), np.array([4.0, 5.0]))
-    with pytest.raises(DataError, match=r"'attack-0' already names a user"):
-        apply_attack(Attack("random", (0,), size=1, filler_size=1), named)
+    app = apply_attack(Attack("random", (0,), size=1, filler_size=1), named)
+    assert app.interactions.users.ids[2:].tolist() == ["attack-1"]
 
 
 def test_real_accounts_are_existing_rows_outside_the_audience_with_overwritten_ratings():

@@ -143,6 +143,19 @@ def test_pca_loadings_are_the_top_eigenvectors_of_the_user_covariance(attacked, 
     assert eigenvalues[-3] > eigenvalues[-4] * 1.01  # the top-3 subspace is well defined
 
 
+@pytest.mark.parametrize("transpose", [False, True])
+def test_gram_loadings_equal_the_svd_up_to_sign(attacked, transpose):
+    interactions, _ = attacked
+    z = user_zscores(interactions)  # 315 users x 200 items: the Z^T Z branch; transposed: the Z Z^T branch
+    z = z.T.tocsr() if transpose else z
+    u, _, _ = np.linalg.svd(z.toarray(), full_matrices=False)
+    loadings = _detect_pca.gram_loadings(z, 4)
+    assert loadings.shape == (z.shape[0], 4)
+    np.testing.assert_allclose(np.abs(loadings), np.abs(u[:, :4]), atol=1e-8)
+    np.testing.assert_allclose(loadings.T @ loadings, np.eye(4), atol=1e-10)
+    assert np.all(loadings[np.argmax(np.abs(loadings), axis=0), np.arange(4)] > 0)  # deterministic signs
+
+
 def test_pca_ranks_average_attack_profiles_above_genuine_users(attacked):
     interactions, labels = attacked
     scores = make_detector("pca").score(interactions)

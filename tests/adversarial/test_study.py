@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from recollective.adversarial._curves import CURVE_COLUMNS, ROC_FPR_GRID, roc_points
 from recollective.adversarial._study import STUDY_COLUMNS, run_attack_study, training_injection
 from recollective.data._splits import random_holdout
 from recollective.data._worlds import majority_minority_world
@@ -32,12 +33,13 @@ def split():
 @pytest.fixture(scope="module")
 def study(split):
     calls = []
-    rows = run_attack_study(*split, seeds=(0,), progress=lambda done, total: calls.append((done, total)), **SMALL)
-    return rows, calls
+    rows, curves = run_attack_study(*split, seeds=(0,), progress=lambda done, total: calls.append((done, total)),
+                                    return_curves=True, **SMALL)
+    return rows, calls, curves
 
 
 def test_rows_are_tidy_and_json_ready(study):
-    rows, calls = study
+    rows, calls, _ = study
     actions = {("benign", "real"), ("average", "fake"), ("average", "real"), ("segment", "fake"), ("segment", "real")}
     assert {(row["action"], row["accounts"]) for row in rows} == actions
     assert all(tuple(row) == STUDY_COLUMNS for row in rows)
@@ -54,7 +56,7 @@ def test_rows_are_tidy_and_json_ready(study):
 
 
 def test_every_attack_gets_the_benign_campaigns_budget(study):
-    rows, _ = study
+    rows, _, _ = study
     for size in SMALL["sizes"]:
         cell = [row for row in rows if row["size"] == size]
         (benign,) = {(row["n_accounts"], row["n_actions"], row["budget"]) for row in cell if row["action"] == "benign"}
@@ -72,7 +74,7 @@ def test_every_attack_gets_the_benign_campaigns_budget(study):
 
 
 def test_the_baseline_is_shared_and_filtering_numbers_are_consistent(study):
-    rows, _ = study
+    rows, _, _ = study
     assert len({(row["benefit_before"], row["harm_before"], row["ndcg_before"]) for row in rows}) == 1
     for row in rows:
         assert row["harm_avoided"] == pytest.approx(row["harm_after"] - row["harm_filtered"])
@@ -85,11 +87,45 @@ def test_the_baseline_is_shared_and_filtering_numbers_are_consistent(study):
 
 @pytest.mark.slow
 def test_the_same_seed_gives_identical_rows_and_another_seed_does_not(split, study):
-    rows, _ = study
+    rows, _, _ = study
     again = run_attack_study(*split, seeds=(0,), **SMALL)
     assert again == rows
     other = run_attack_study(*split, seeds=(1,), **SMALL)
     assert [row["harm_after"] for row in other] != [row["harm_after"] for row in rows]
+
+
+def test_roc_curves_are_monotone_and_their_area_is_the_rows_auc(study):
+    rows, _, curves = study
+    assert all(tuple(row) == CURVE_COLUMNS for row in curves)
+    cells = {}
+    for point in curves:
+        key = (point["action"], point["accounts"], point["size"], point["detector"])
+        cells.setdefault(key, []).append((point["fpr"], point["tpr"]))
+    assert len(cells) == 5 * 2 * 2  # action x size x detector
+    for key, points in cells.items():
+        fpr, tpr = np.array(points).T
+        np.testing.assert_array_equal(fpr, ROC_FPR_GRID)
+        assert np.all(np.diff(tpr) >= -1e-12) and tpr[-1] == pytest.approx(1.0) and tpr.min() >= 0.0
+        (auc,) = {r["roc_auc"] for r in rows if (r["action"], r["accounts"], r["size"], r["detector"]) == key}
+        area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+        assert area == pytest.approx(auc, abs=0.01)  # the grid is fine enough for the area
+
+
+def test_roc_points_take_the_upper_step_and_split_ties_diagonally():
+    scores = np.array([0.9, 0.8, 0.8, 0.1])
+    positive = np.array([True, True, False, False])
+    tpr = roc_points(scores, positive, fpr_grid=[0.0, 0.25, 0.5, 1.0])
+    np.testing.assert_allclose(tpr, [0.5, 0.75, 1.0, 1.0])  # the tie block (one of each) is a diagonal
+    assert roc_points(scores, np.zeros(4, dtype=bool)) is None
+
+
+def test_a_given_audience_replaces_the_held_out_one(split):
+    audience = np.arange(0, 300, 3)
+    rows = run_attack_study(*split, model="itemknn", targets=TARGETS, sizes=(10,), seeds=(0,), attack_kinds=("random",),
+                            filler_size=5, detectors=("fraudar",), flag_shares=(0.05,), participants="random",
+                            audience=audience)
+    assert {row["audience_size"] for row in rows} == {audience.size}
+    assert {row["n_victims"] for row in rows} == {300 - audience.size}  # every user is a test user here
 
 
 def test_training_injection_labels_exactly_the_injected_accounts(split):

@@ -24,6 +24,7 @@ the targets (users outside ``audience``), all in one tight burst of order values
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,10 @@ _GRID_RESOLUTION = 1e6
 
 BRIGADE_POOL_FACTOR = 3
 """Brigading fillers are drawn among the ``BRIGADE_POOL_FACTOR * n_filler`` items most popular with the victims."""
+
+
+_FAKE_ID = re.compile(r"attack-(\d+)")
+"""Text ids of fake accounts; new ones count on after the largest index present."""
 
 
 def _is_int(value) -> bool:
@@ -295,21 +300,23 @@ def _selected_items(attack: Attack, interactions: Interactions, popularity: np.n
 
 
 def _fake_ids(interactions: Interactions, n: int) -> list:
-    """Ids of ``n`` new accounts: "attack-0", "attack-1", ... for string ids; -1, -2, ... (attack-0, attack-1)
-    for signed integer or float ids, which real ids are not, so they cannot collide with users of a held-out split
-    either; max + 1, ... for unsigned ids. DataError when one is taken already."""
+    """Ids of ``n`` new accounts, unique against the existing users (so attacked data can be attacked again).
+
+    Signed integer or float ids: -1, -2, ... continued below the smallest id when the data already holds negative
+    ones (a real id is not negative, so the new ids cannot collide with users of a held-out split either);
+    unsigned ids: max + 1, ...; text ids: "attack-<j>", ... with ``j`` counting on after the largest
+    "attack-<j>" already present (from 0).
+    """
     ids = interactions.users.ids
-    if ids.dtype.kind in "iuf":
-        fresh = [int(ids.max()) + 1 + i for i in range(n)] if ids.dtype.kind == "u" else [-(i + 1) for i in range(n)]
-    else:
-        fresh = [f"attack-{i}" for i in range(n)]
-    taken = [v for v in fresh if v in interactions.users]
-    if taken:
-        raise DataError(
-            f"fake account id {taken[0]!r} already names a user ({len(taken)} collisions); rename those users "
-            "or use accounts='real'"
-        )
-    return fresh
+    if ids.dtype.kind == "u":
+        start = int(ids.max()) + 1 if ids.size else 0
+        return [start + i for i in range(n)]
+    if ids.dtype.kind in "if":
+        low = min(int(np.floor(ids.min())), 0) if ids.size else 0
+        return [low - 1 - i for i in range(n)]
+    taken = [int(m.group(1)) for m in (_FAKE_ID.fullmatch(str(v)) for v in ids.tolist()) if m]
+    start = max(taken) + 1 if taken else 0
+    return [f"attack-{start + i}" for i in range(n)]
 
 
 def _check_data(attack: Attack, interactions: Interactions, audience) -> np.ndarray:
@@ -374,7 +381,7 @@ def apply_attack(
         Target, selected or audience indices out of range; more fillers than the catalogue allows; more real
         accounts than eligible users.
     DataError
-        Empty interactions; a fake account id that already names a user.
+        Empty interactions.
     """
     generator = as_generator(rng)
     audience = _check_data(attack, interactions, audience)

@@ -18,11 +18,12 @@ from recollective.data import Interactions
 from recollective.data._worlds import truncated_svd
 from recollective.models._params import Integer, Seed
 
-__all__ = ["PCAVarSelectDetector", "user_zscores"]
+__all__ = ["PCAVarSelectDetector", "gram_loadings", "user_zscores"]
 
 DENSE_SVD_MAX_CELLS = 1_000_000
-"""Up to this many matrix cells (n_users x n_items) the z-score matrix is decomposed densely (exact LAPACK SVD);
-above it, by ``svds(solver="propack")`` on the sparse matrix, so 10k x 10k data never builds a dense matrix."""
+"""Up to this many matrix cells (n_users x n_items) the loadings come from an exact dense eigen-decomposition of
+the smaller Gram matrix (:func:`gram_loadings`); above it, from ``svds(solver="propack")`` on the sparse matrix,
+so 10k x 10k data never builds a dense matrix."""
 
 
 def user_zscores(interactions: Interactions) -> sp.csr_array:
@@ -90,9 +91,7 @@ class PCAVarSelectDetector(Detector):
         if n == 0 or not np.any(z.data):
             return np.zeros((z.shape[0], n))
         if z.shape[0] * z.shape[1] <= DENSE_SVD_MAX_CELLS or n >= min(z.shape) - 1:
-            with threadpool_limits(1, "blas"):  # small: one thread is fastest and immune to oversubscription
-                u, _, _ = np.linalg.svd(z.toarray(), full_matrices=False)
-            return u[:, :n]
+            return gram_loadings(z, n)
         u, _, _ = truncated_svd(z, n, as_generator(params["rng"]))
         return u
 
@@ -100,3 +99,36 @@ class PCAVarSelectDetector(Detector):
         u = self._loadings(interactions, params)
         scores = -np.sum(u**2, axis=1)
         return least_suspicious_for_empty(scores, np.diff(interactions.matrix.indptr))
+
+
+def gram_loadings(z: sp.csr_array, n_components: int) -> np.ndarray:
+    """The top ``n_components`` left singular vectors of ``z`` from ``numpy.linalg.eigh`` of the smaller Gram matrix.
+
+    With ``n_users <= n_items`` the eigenvectors of ``Z Z^T`` (n_users x n_users) are the left singular vectors
+    themselves; otherwise ``V`` comes from ``Z^T Z`` (n_items x n_items) and ``U = Z V / s`` (a column whose
+    singular value is below ``1e-10`` of the largest is 0). The Gram matrix is at most ``min(n_users, n_items)``
+    squared, so this is exact and fast for the small data it is used on (a dense LAPACK SVD can stall for
+    seconds on some rank-deficient 300 x 120 matrices). Each column's sign is fixed so that its entry of largest
+    magnitude is positive (scores use squared loadings, so the sign never matters to them).
+
+    Returns
+    -------
+    ndarray of shape (n_users, n_components)
+        Unit-norm columns, by decreasing singular value.
+    """
+    n_users, n_items = z.shape
+    with threadpool_limits(1, "blas"):  # small: one thread is fastest and immune to oversubscription
+        if n_users <= n_items:
+            gram = (z @ z.T).toarray()
+            _, vectors = np.linalg.eigh(gram)
+            u = vectors[:, ::-1][:, :n_components]
+        else:
+            gram = (z.T @ z).toarray()
+            values, vectors = np.linalg.eigh(gram)
+            values, vectors = values[::-1][:n_components], vectors[:, ::-1][:, :n_components]
+            singular = np.sqrt(np.clip(values, 0.0, None))
+            keep = singular > 1e-10 * max(float(singular[0]), 1e-300)
+            u = np.zeros((n_users, n_components))
+            u[:, keep] = (z @ vectors[:, keep]) / singular[keep]
+    flip = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
+    return u * np.where(flip == 0, 1.0, flip)

@@ -23,6 +23,7 @@ import numpy as np
 
 from recollective._random import as_generator
 from recollective.adversarial._attacks import ACCOUNT_KINDS, ATTACK_KINDS, Attack, apply_attack
+from recollective.adversarial._curves import curve_rows
 from recollective.adversarial._detectors import DETECTOR_NAMES, detector_class
 from recollective.adversarial._evaluate import (
     DEFAULT_FLAG_SHARES,
@@ -38,7 +39,7 @@ from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
 from recollective.models import Recommender, make_model
 
-__all__ = ["STUDY_COLUMNS", "run_attack_study", "study_stream", "training_injection"]
+__all__ = ["STUDY_COLUMNS", "fit_on_injection", "run_attack_study", "study_stream", "training_injection"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,10 @@ def run_attack_study(
     participants: str = "closest",
     training_budget: int | None = None,
     cv_folds: int = 5,
+    audience=None,
     progress: Callable[[int, int], None] | None = None,
-) -> list[dict]:
+    return_curves: bool = False,
+) -> list[dict] | tuple[list[dict], list[dict]]:
     """Benign campaign versus each attack at equal budget, per size and seed, with detection and filtering.
 
     Parameters
@@ -144,13 +147,24 @@ def run_attack_study(
         (``n_selected(size) * len(targets)`` over ``sizes``).
     cv_folds : int, default 5
         Folds of the supervised detector's cross-validated AUC (lowered to the number of injected accounts).
+    audience : array-like of int, optional
+        User indices of those who would like the targets (e.g. a target set's audience with a relevance
+        threshold); default :func:`~recollective.campaigns.target_audience` of ``test`` (every held-out
+        interaction with a target counts).
     progress : callable(done, total), optional
         Called after each evaluated action.
+    return_curves : bool, default False
+        Also return each detector's ROC curve per cell (:func:`~recollective.adversarial._curves.curve_rows`:
+        the post-action scores against the coordinated accounts), for ROC plots, which the rows' few flag shares
+        cannot draw.
 
     Returns
     -------
-    list of dict
+    rows : list of dict
         Rows with exactly the keys :data:`STUDY_COLUMNS`.
+    curves : list of dict
+        Only with ``return_curves``: rows with exactly the keys
+        :data:`~recollective.adversarial._curves.CURVE_COLUMNS`.
     """
     if not sizes or not seeds:
         raise InvalidParameterError("the attack study needs at least one size and one seed")
@@ -173,9 +187,9 @@ def run_attack_study(
     budget_for_training = training_budget or max(c.n_selected(train.n_users) for c in campaigns.values()) * len(
         targets
     )
-    audience = target_audience(test, targets)
+    audience = target_audience(test, targets) if audience is None else np.unique(np.asarray(audience, np.int64))
     actions = [("benign", "real")] + [(kind, account) for kind in attack_kinds for account in accounts]
-    total, done, rows = len(seeds) * len(sizes) * len(actions), 0, []
+    total, done, rows, curves = len(seeds) * len(sizes) * len(actions), 0, [], []
     for seed in seeds:
         seed = int(seed)
         baseline = template.clone()
@@ -189,9 +203,10 @@ def run_attack_study(
             if "rng" in detector.get_params():
                 detector.set_params(rng=int(study_stream(seed, "detector", name).integers(2**31 - 1)))
             if detector.supervised:
-                cv_auc[name] = _train_supervised(
-                    detector, train, targets, budget_for_training, attack_kinds, accounts, filler_size, cv_folds,
-                    study_stream(seed, "training-injection"),
+                cv_auc[name] = fit_on_injection(
+                    detector, train, targets=targets, budget=budget_for_training, kinds=attack_kinds,
+                    accounts=accounts, filler_size=filler_size, cv_folds=cv_folds,
+                    rng=study_stream(seed, "training-injection"),
                 )
             fitted[name] = detector
         for size in sizes:
@@ -208,10 +223,12 @@ def run_attack_study(
                 if action == "benign":
                     budget = outcome.summary["n_actions"]
                 rows.extend(_rows(outcome, model_name, seed, size, budget, cv_auc))
+                if return_curves:
+                    curves.extend(curve_rows(outcome, {"model": model_name, "seed": seed, "size": size}))
                 done += 1
                 if progress is not None:
                     progress(done, total)
-    return rows
+    return (rows, curves) if return_curves else rows
 
 
 def training_injection(
@@ -277,14 +294,38 @@ def training_injection(
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _train_supervised(detector, train, targets, budget, kinds, accounts, filler_size, folds, generator):
-    """Fit ``detector`` on a training injection; returns its cross-validated ROC-AUC there (None if undefined)."""
+def fit_on_injection(
+    detector,
+    train: Interactions,
+    *,
+    targets,
+    budget: int,
+    kinds: Sequence[str] = ATTACK_KINDS,
+    accounts: Sequence[str] = ("fake",),
+    filler_size: float | int = 0.01,
+    cv_folds: int = 5,
+    rng: np.random.Generator | int | None = 0,
+) -> float | None:
+    """Fit a supervised ``detector`` on a :func:`training_injection` of ``train`` (the study's protocol).
+
+    The injection pushes ``len(targets)`` random items other than ``targets`` with ``budget`` added interactions
+    per attack kind x account type, so the detector never sees the evaluated action itself.
+
+    Returns
+    -------
+    float or None
+        The detector's cross-validated ROC-AUC on the injection (``cv_folds`` folds, lowered to the size of the
+        smaller class), None when fewer than two folds are possible or the detector has no
+        ``cross_validated_scores``.
+    """
+    generator = as_generator(rng)
+    targets = np.unique(np.asarray(targets, dtype=np.int64))
     injected, labels = training_injection(
-        train, n_targets=len(targets), budget=budget, kinds=kinds or ATTACK_KINDS, accounts=accounts,
+        train, n_targets=targets.size, budget=budget, kinds=kinds or ATTACK_KINDS, accounts=accounts,
         filler_size=filler_size, exclude=targets, rng=generator,
     )
     detector.fit(injected, labels)
-    folds = min(int(folds), int(labels.sum()), int((~labels).sum()))
+    folds = min(int(cv_folds), int(labels.sum()), int((~labels).sum()))
     if folds < 2 or not hasattr(detector, "cross_validated_scores"):
         return None
     scores = detector.cross_validated_scores(injected, labels, folds=folds, rng=generator)

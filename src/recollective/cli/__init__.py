@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from recollective import __version__
+from recollective.cli.attack import attack_app
 from recollective.cli.campaign import campaign_app
 from recollective.cli.campaign_sweep import sweep as campaign_sweep
 from recollective.cli.data import data_app
@@ -32,6 +33,7 @@ app.add_typer(survey_app, name="survey")
 app.add_typer(models_app, name="models")
 campaign_app.command("sweep")(campaign_sweep)
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(attack_app, name="attack")
 data_app.command("targets")(targets)
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)

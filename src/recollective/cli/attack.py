@@ -1,0 +1,466 @@
+"""``recollective attack run | detect | study``: benign versus malicious coordination on real data.
+
+Thin: load (the data layer's flags), optionally k-core, split (seeded), resolve the targets (raw item ids and/or
+author names) and their audience, fit the baseline, then call :func:`recollective.adversarial.evaluate_coordination`
+(one action), a detector's ``score`` (detect) or :func:`recollective.adversarial.run_attack_study` (the grid),
+and render. Supervised detectors (``features``) are trained on a separate injection of attacks against other
+items, as the study does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, to_jsonable
+from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids, parse_size
+from recollective.cli.models import (
+    JsonOpt,
+    KCoreItemsOpt,
+    KCoreUsersOpt,
+    KOpt,
+    ModelName,
+    ModelOpt,
+    ParamOpt,
+    RelevanceOpt,
+    SeedOpt,
+    SplitName,
+    SplitOpt,
+    TestFractionOpt,
+    parse_params,
+)
+from recollective.errors import InvalidParameterError
+
+__all__ = ["attack_app"]
+
+attack_app = typer.Typer(
+    help="Shilling attacks versus benign collectives at equal budget: run one and see what detectors catch, score "
+    "a data set for suspicious accounts, or run the whole study with tables, plots and an HTML report.",
+    no_args_is_help=True,
+)
+
+KindOpt = Annotated[
+    str, typer.Option("--kind", help="random, average, bandwagon, segment, brigading, or benign (a campaign).")
+]
+SizeOpt = Annotated[
+    str, typer.Option("--size", help="Attack profiles or benign participants: a share of users (0.01) or a count (50).")
+]
+FillerOpt = Annotated[
+    str, typer.Option("--filler-size", help="Filler items per attack profile: a count (20) or a share of items (0.01).")
+]
+IntentOpt = Annotated[str, typer.Option("--intent", help="push (targets at the top rating) or nuke (bottom).")]
+AccountsOpt = Annotated[str, typer.Option("--accounts", help="fake (new profiles) or real (existing accounts).")]
+NSelectedOpt = Annotated[
+    int, typer.Option("--n-selected", min=0, help="bandwagon: popular items rated top; segment: segment size.")
+]
+BudgetOpt = Annotated[
+    int | None, typer.Option("--budget", help="Attack: total added interactions (whole profiles); overrides --size.")
+]
+ParticipantsOpt = Annotated[
+    str, typer.Option("--participants", help="Benign campaign: random, majority, fans or closest.")
+]
+DetectorsOpt = Annotated[str, typer.Option("--detectors", help="Comma-separated: pca, features, fraudar, burst.")]
+FlagSharesOpt = Annotated[
+    str, typer.Option("--flag-shares", help="Shares of users a platform flags and filters (detection thresholds).")
+]
+DEFAULT_DETECTORS = "pca,features,fraudar,burst"
+DEFAULT_SHARES = "0.01,0.02,0.05,0.1"
+
+
+def _share_or_count(text: str, option: str):
+    """``"20"`` -> 20 (a count), ``"0.01"`` -> 0.01 (a share); InvalidParameterError naming ``option``."""
+    try:
+        return parse_size(text)
+    except InvalidParameterError:
+        raise InvalidParameterError(f"{option} must be a count like 20 or a share like 0.01; got {text!r}") from None
+
+
+def _floats(text: str, option: str) -> list[float]:
+    values = []
+    for part in _split_ids(text):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise InvalidParameterError(f"{option}: {part!r} is not a number; give e.g. 0.01,0.05") from None
+    if not values:
+        raise InvalidParameterError(f"{option} is empty; give comma-separated numbers such as 0.01,0.05")
+    return values
+
+
+def _names(text: str, option: str, allowed) -> list[str]:
+    names = _split_ids(text)
+    if not names:
+        raise InvalidParameterError(f"{option} is empty; choose among {', '.join(allowed)}")
+    bad = [name for name in names if name not in allowed]
+    if bad:
+        raise InvalidParameterError(f"{option}: unknown value {bad[0]!r}; choose among {', '.join(allowed)}")
+    return list(dict.fromkeys(names))
+
+
+def _action(kind, targets, size, filler_size, intent, accounts, n_selected, budget, participants, train):
+    """The Campaign (``kind == "benign"``) or Attack spec; the library validates every field."""
+    from recollective.adversarial import ATTACK_KINDS, Attack
+    from recollective.campaigns import Campaign
+
+    item_idx = tuple(int(t) for t in targets.item_idx)
+    if kind == "benign":
+        return Campaign(item_idx, participants=participants, size=parse_size(size),
+                        rating=float(train.matrix.data.max()))
+    if kind not in ATTACK_KINDS:
+        raise InvalidParameterError(f"--kind must be one of {', '.join(ATTACK_KINDS)} or benign; got {kind!r}")
+    return Attack(kind, item_idx, intent=intent, size=parse_size(size), filler_size=_share_or_count(
+        filler_size, "--filler-size"), n_selected=n_selected, accounts=accounts, budget=budget)
+
+
+def _planned_actions(action, n_users: int, n_items: int) -> int:
+    """Interactions the action will add (the training injection's budget for supervised detectors)."""
+    from recollective.campaigns import Campaign
+
+    if isinstance(action, Campaign):
+        return action.n_selected(n_users) * len(action.targets)
+    selected = (len(action.selected) or action.n_selected) if action.uses_selected else 0
+    per_profile = len(action.targets) + selected + action.n_fillers(n_items)
+    return action.n_profiles(n_users, per_profile) * per_profile
+
+
+def _detectors(names: list[str], train, action, filler_size, seed: int) -> tuple[dict, dict]:
+    """Built detectors by name (supervised ones fitted on a separate injection) and their CV AUCs."""
+    from recollective.adversarial import fit_on_injection, make_detector
+    from recollective.adversarial._study import study_stream
+
+    built, cv_auc = {}, {}
+    for name in names:
+        detector = make_detector(name)
+        if "rng" in detector.get_params():
+            detector.set_params(rng=seed)
+        if detector.supervised:
+            accounts = ("fake",) if getattr(action, "accounts", "fake") == "fake" else ("fake", "real")
+            with err_console.status(f"training detector {name} on a separate injection"):
+                cv_auc[name] = fit_on_injection(
+                    detector, train, targets=action.targets, budget=_planned_actions(action, train.n_users,
+                                                                                     train.n_items),
+                    accounts=accounts, filler_size=filler_size, rng=study_stream(seed, "training-injection"))
+        built[name] = detector
+    return built, cv_auc
+
+
+@attack_app.command("run")
+@handles_errors
+@with_data_options
+def run(
+    source: DataSource,
+    kind: KindOpt = "average",
+    size: SizeOpt = "0.01",
+    filler_size: FillerOpt = "20",
+    intent: IntentOpt = "push",
+    accounts: AccountsOpt = "fake",
+    n_selected: NSelectedOpt = 3,
+    budget: BudgetOpt = None,
+    participants: ParticipantsOpt = "closest",
+    target_items: TargetItemsOpt = None,
+    target_author: TargetAuthorOpt = None,
+    model: ModelOpt = ModelName.als,
+    param: ParamOpt = None,
+    detectors: DetectorsOpt = DEFAULT_DETECTORS,
+    flag_shares: FlagSharesOpt = DEFAULT_SHARES,
+    split: SplitOpt = SplitName.random_holdout,
+    test_fraction: TestFractionOpt = 0.2,
+    seed: SeedOpt = 0,
+    k: KOpt = 10,
+    k_core_users: KCoreUsersOpt = 0,
+    k_core_items: KCoreItemsOpt = 0,
+    relevance_threshold: RelevanceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Apply one attack (or the benign campaign with --kind benign), refit, and report benefit (target exposure
+    in the audience), harm (exposure among users who would not like the targets), NDCG, and what each detector
+    flags and what filtering the flagged users costs."""
+    from recollective.adversarial import DETECTOR_NAMES, evaluate_coordination
+
+    names = _names(detectors, "--detectors", DETECTOR_NAMES)
+    shares = _floats(flag_shares, "--flag-shares")
+    filler = _share_or_count(filler_size, "--filler-size")
+    recommender, train, test, targets = _prepare(
+        source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
+        relevance_threshold,
+    )
+    action = _action(kind, targets, size, filler_size, intent, accounts, n_selected, budget, participants, train)
+    started = time.perf_counter()
+    with err_console.status(f"fitting the baseline {model.value}"):
+        baseline = recommender.fit(train)
+    built, cv_auc = _detectors(names, train, action, filler, seed)
+    embedding = None
+    if kind == "benign" and participants == "closest":
+        from recollective.campaigns import user_embedding
+
+        embedding = user_embedding(train, rng=seed)
+    with err_console.status("applying the action, refitting, detecting and filtering"):
+        outcome = evaluate_coordination(baseline, train, test, action, detectors=built, k=k, rng=seed,
+                                        audience=targets.audience.user_idx, flag_shares=shares, embedding=embedding)
+    for note in outcome.summary["notes"]:
+        err_console.print(f"note: {note}", markup=False, soft_wrap=True)
+    result = {
+        "model": model.value,
+        "params": recommender.get_params(),
+        "data": str(source.path),
+        "split": split.value,
+        "seed": seed,
+        "spec": action.as_dict(),
+        "target_item_ids": targets.item_ids.tolist(),
+        "target_authors": list(targets.authors),
+        **outcome.summary,
+        "cv_auc": cv_auc,
+        "detection": outcome.rows,
+        "seconds": time.perf_counter() - started,
+    }
+    result["spec"]["targets"] = targets.item_ids.tolist()
+    if json_out:
+        emit_json(result)
+        return
+    _print_run(result)
+
+
+def _print_run(result: dict) -> None:
+    k = result["k"]
+    who = "participants" if result["action"] == "benign" else f"{result['accounts']} accounts"
+    console.print(
+        f"{result['action']}: {result['n_accounts']} {who} added {result['n_actions']} interactions on "
+        f"{len(result['target_item_ids'])} target(s); audience {result['audience_size']} users, "
+        f"{result['n_victims']} other test users; model {result['model']}"
+    )
+    table = Table(title=f"before / after (K={k})")
+    for column in ("quantity", "before", "after"):
+        table.add_column(column, justify="left" if column == "quantity" else "right")
+    for label, key in (("benefit: target exposure in the audience", "benefit"),
+                       ("harm: target exposure among the others", "harm"), (f"NDCG@{k}, all test users", "ndcg"),
+                       (f"NDCG@{k}, audience", "ndcg_audience"), (f"NDCG@{k}, others", "ndcg_outside"),
+                       (f"hit rate@{k}", "hit_rate")):
+        table.add_row(label, _num(result.get(f"{key}_before")), _num(result.get(f"{key}_after")))
+    console.print(table)
+    if not result["detection"]:
+        return
+    table = Table(title="detectors: flag the top share of users, then filter them and refit")
+    columns = ("detector", "flagged", "AUC", "precision", "recall", "F1", "benign flagged", "benefit lost",
+               "harm avoided", "NDCG lost")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "detector" else "right")
+    for row in result["detection"]:
+        table.add_row(row["detector"], f"{row['flag_share']:.0%} ({row['flagged']})", _num(row["roc_auc"]),
+                      _num(row["precision"]), _num(row["recall"]), _num(row["f1"]),
+                      _pct(row["benign_flagged_share"]), _num(row["benefit_lost"]), _num(row["harm_avoided"]),
+                      _num(row["ndcg_lost"]))
+    console.print(table)
+    for name, value in result["cv_auc"].items():
+        console.print(f"{name}: cross-validated AUC on its training injection {_num(value)}")
+
+
+def _num(value) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:.4g}"
+
+
+def _fixed(value) -> str:
+    return "–" if value is None or value != value else f"{value:.3f}"
+
+
+def _pm(mean, sd) -> str:
+    return "–" if mean is None else f"{mean:.3f} ± {sd or 0.0:.3f}"
+
+
+def _pct(value) -> str:
+    return "–" if value is None or value != value else f"{value:.1%}"
+
+
+@attack_app.command("detect")
+@handles_errors
+@with_data_options
+def detect(
+    source: DataSource,
+    detector: Annotated[str, typer.Option("--detector", help="pca, fraudar or burst (unsupervised).")] = "pca",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="A detector hyper-parameter as name=value (repeat).")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many of the most suspicious users to list.")] = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score every user of a data set with an unsupervised detector and list the most suspicious ones."""
+    import numpy as np
+
+    from recollective.adversarial import make_detector
+
+    built = make_detector(detector, **parse_params(param))
+    if built.supervised:
+        raise InvalidParameterError(
+            f"--detector {detector} is supervised: it needs labelled attackers to learn from; use `recollective "
+            "attack run` or `recollective attack study`, which train it on a separate injection"
+        )
+    built.checked_params()
+    data = source.load().interactions
+    started = time.perf_counter()
+    with err_console.status(f"scoring {data.n_users:,} users with {detector}"):
+        scores = built.score(data)
+    seconds = time.perf_counter() - started
+    order = np.lexsort((np.arange(scores.size), -scores))[:top]
+    counts = np.diff(data.matrix.indptr)
+    rows = [{"rank": rank, "user_id": data.users.ids[u], "user_idx": int(u), "score": float(scores[u]),
+             "n_interactions": int(counts[u])} for rank, u in enumerate(order, start=1)]
+    document = {"detector": detector, "params": built.get_params(), "data": str(source.path),
+                "n_users": data.n_users, "score_median": float(np.median(scores)), "score_max": float(scores.max()),
+                "top": rows, "seconds": seconds}
+    if json_out:
+        emit_json(document)
+        return
+    table = Table(title=f"most suspicious users by {detector} (higher = more suspicious; median score "
+                        f"{document['score_median']:.4g})")
+    for column in ("rank", "user id", "score", "interactions"):
+        table.add_column(column, justify="left" if column == "user id" else "right")
+    for row in rows:
+        table.add_row(str(row["rank"]), str(row["user_id"]), f"{row['score']:.4g}", str(row["n_interactions"]))
+    console.print(table)
+
+
+@attack_app.command("study")
+@handles_errors
+@with_data_options
+def study(
+    source: DataSource,
+    out: Annotated[Path, typer.Option("--out", help="Folder for rows.parquet, curves.parquet, the plots and "
+                                                    "report.html.")] = Path("out/attack"),
+    model: ModelOpt = ModelName.als,
+    param: ParamOpt = None,
+    target_items: TargetItemsOpt = None,
+    target_author: TargetAuthorOpt = None,
+    sizes: Annotated[str, typer.Option("--sizes", help="Benign collective sizes (counts or shares).")] = "50,134",
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds of the model and the actions, e.g. 0,1,2.")] = "0,1,2",
+    kinds: Annotated[str, typer.Option("--kinds", help="Attack kinds.")] = "random,average,bandwagon,segment,brigading",
+    accounts: Annotated[str, typer.Option("--accounts", help="Account types of the attacks: fake, real.")] = "fake",
+    filler_size: FillerOpt = "20",
+    participants: ParticipantsOpt = "closest",
+    detectors: DetectorsOpt = DEFAULT_DETECTORS,
+    flag_shares: FlagSharesOpt = DEFAULT_SHARES,
+    report_flag_share: Annotated[
+        float, typer.Option("--report-flag-share", help="Flag share of the printed detector table.")
+    ] = 0.05,
+    split: SplitOpt = SplitName.random_holdout,
+    test_fraction: TestFractionOpt = 0.2,
+    split_seed: Annotated[int, typer.Option("--split-seed", min=0, help="Seed of the train/test split.")] = 0,
+    k: KOpt = 10,
+    k_core_users: KCoreUsersOpt = 0,
+    k_core_items: KCoreItemsOpt = 0,
+    relevance_threshold: RelevanceOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Benign collective versus every attack at equal budget, over sizes and seeds: detection, harm, benefit and
+    the filtering trade-off. Writes OUT/rows.parquet, curves.parquet, study.json, roc.png, tradeoff.png and
+    report.html (files are replaced only when the whole study succeeded)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from recollective.adversarial import ACCOUNT_KINDS, ATTACK_KINDS, DETECTOR_NAMES, run_attack_study
+
+    if out.exists() and not out.is_dir():
+        raise InvalidParameterError(f"--out {str(out)!r} is a file; give a folder")
+    size_list = [parse_size(s) for s in _split_ids(sizes)]
+    if not size_list:
+        raise InvalidParameterError("--sizes is empty; give comma-separated sizes such as 50,134")
+    seed_list = parse_index_list(seeds, "--seeds")
+    kind_list = _names(kinds, "--kinds", ATTACK_KINDS)
+    account_list = _names(accounts, "--accounts", ACCOUNT_KINDS)
+    names = _names(detectors, "--detectors", DETECTOR_NAMES)
+    shares = _floats(flag_shares, "--flag-shares")
+    filler = _share_or_count(filler_size, "--filler-size")
+    if not any(abs(report_flag_share - s) < 1e-12 for s in shares):
+        raise InvalidParameterError(f"--report-flag-share {report_flag_share} must be one of --flag-shares {shares}")
+    recommender, train, test, targets = _prepare(
+        source, model, param, split, test_fraction, split_seed, k_core_users, k_core_items, target_items,
+        target_author, relevance_threshold,
+    )
+    started = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=quiet or json_out) as progress:
+        task = progress.add_task("fitting the baseline and training detectors", total=None)
+
+        def advance(done, total):
+            progress.update(task, total=total, completed=done, description="actions evaluated")
+
+        rows, curves = run_attack_study(
+            train, test, model=recommender, targets=targets.item_idx, sizes=size_list, seeds=seed_list,
+            attack_kinds=kind_list, accounts=account_list, filler_size=filler, detectors=names, k=k,
+            flag_shares=shares, participants=participants, audience=targets.audience.user_idx, progress=advance,
+            return_curves=True,
+        )
+    seconds = time.perf_counter() - started
+    metadata = to_jsonable({
+        "name": f"attack study: {source.path.name}", "created": datetime.datetime.now(datetime.UTC).isoformat(
+            timespec="seconds"), "out": str(out), "data": str(source.path), "model": model.value,
+        "params": recommender.get_params(), "split": split.value, "test_fraction": test_fraction,
+        "split_seed": split_seed, "seeds": seed_list, "sizes": size_list, "kinds": kind_list,
+        "accounts": account_list, "filler_size": filler, "participants": participants, "detectors": names,
+        "flag_shares": shares, "report_flag_share": report_flag_share, "k": k, "n_users": train.n_users,
+        "n_items": train.n_items, "audience_size": targets.audience.n_users, "targets": _target_rows(train, targets),
+        "target_authors": list(targets.authors), "seconds": seconds,
+    })
+    from recollective.report.attack_report import (
+        summarize_detection,
+        summarize_effects,
+        summarize_tradeoff,
+        write_study,
+    )
+
+    with err_console.status("drawing the plots and writing the report"):
+        files = write_study(out, rows, curves, metadata)
+
+    document = {**metadata, "files": [str(f) for f in files],
+                "effects": summarize_effects(rows), "detection": summarize_detection(rows, report_flag_share),
+                "tradeoff": summarize_tradeoff(rows)}
+    if json_out:
+        emit_json(document)
+        return
+    _print_study(document)
+
+
+def _target_rows(train, targets) -> list[dict]:
+    metadata = train.item_metadata or {}
+    titles, authors = metadata.get("title"), metadata.get("authors")
+    out = []
+    for position, item in enumerate(targets.item_idx):
+        out.append({"item_id": train.items.ids[item], "title": None if titles is None else titles[item],
+                    "authors": None if authors is None else authors[item],
+                    "audience": int(targets.audience.per_target[position])})
+    return out
+
+
+def _print_study(document: dict) -> None:
+    from recollective.report.attack_plots import action_label
+
+    console.print(f"targets: {len(document['targets'])} item(s) by {', '.join(document['target_authors']) or '–'}; "
+                  f"audience {document['audience_size']} users; model {document['model']}, seeds "
+                  f"{','.join(map(str, document['seeds']))}")
+    table = Table(title="what each action does (means over seeds)")
+    for column in ("action", "size", "accounts", "added", "benefit before→after", "harm before→after",
+                   "NDCG before→after"):
+        table.add_column(column, justify="left" if column == "action" else "right")
+    for e in document["effects"]:
+        table.add_row(action_label(e["action"], e["accounts"]), str(e["size"]), _num(e["n_accounts"]),
+                      _num(e["n_actions"]), f"{_pct(e['benefit_before'])} → {_pct(e['benefit_after'])}",
+                      f"{_pct(e['harm_before'])} → {_pct(e['harm_after'])}",
+                      f"{_num(e['ndcg_before'])} → {_num(e['ndcg_after'])}")
+    console.print(table)
+    share = document["report_flag_share"]
+    table = Table(title=f"detector performance (AUC over all users; the rest flagging {share:.0%} of users)")
+    for column in ("detector", "action", "size", "AUC ± sd", "precision", "recall", "F1", "benign flagged"):
+        table.add_column(column, justify="left" if column in ("detector", "action") else "right")
+    for e in document["detection"]:
+        table.add_row(e["detector"], action_label(e["action"], e["accounts"]), str(e["size"]),
+                      _pm(e["roc_auc"], e["roc_auc_sd"]), _fixed(e["precision"]), _fixed(e["recall"]),
+                      _fixed(e["f1"]), _pct(e["benign_flagged_share"]))
+    console.print(table)
+    console.print(f"wrote {', '.join(Path(f).name for f in document['files'])} to {document['out']} in "
+                  f"{document['seconds']:.0f} s")
