@@ -126,3 +126,21 @@ def test_worlds_measure_utility_on_true_preferences():
     with pytest.raises(DataError, match="the world has"):
         small = majority_minority_world(n_users=200, n_items=120, n_interactions=4000, rng=1)
         evaluate_campaign(baseline, train, test, Campaign(targets=targets), world=small)
+
+
+def test_hit_rates_overall_and_per_group_match_the_ranking_metrics(split):
+    from recollective.metrics import ranking_metrics_per_user
+
+    train, test = split
+    target = (int(train.items.numbers(np.array([39]))[0]),)
+    baseline = make_model("itemknn").fit(train)
+    outcome = evaluate_campaign(baseline, train, test, Campaign(targets=target, participants="closest", size=20),
+                                k=5, rng=0)
+    summary = outcome.summary
+    lists, _ = baseline.recommend(outcome.users, 5)
+    hits = ranking_metrics_per_user(lists, test.matrix[outcome.users], 5)["hit_rate"]
+    assert summary["hit_rate_before"] == pytest.approx(np.nanmean(hits))
+    in_audience = np.isin(outcome.users, outcome.audience)
+    assert summary["hit_rate_audience_before"] == pytest.approx(np.nanmean(hits[in_audience]))
+    assert summary["hit_rate_majority_before"] == pytest.approx(np.nanmean(hits[~in_audience]))
+    assert 0.0 <= summary["hit_rate_after"] <= 1.0

@@ -89,7 +89,7 @@ def test_list_names_every_model():
     result = runner.invoke(app, ["models", "list", "--json"])
     assert result.exit_code == 0, result.output
     names = [row["model"] for row in json.loads(result.stdout)["models"]]
-    assert names == ["popularity", "puresvd", "als", "bpr", "itemknn", "ease", "sequential"]
+    assert names == ["popularity", "puresvd", "als", "bpr", "itemknn", "ease", "sequential", "llm"]
 
 
 def test_parse_params_converts_without_evaluating():

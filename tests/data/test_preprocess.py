@@ -8,7 +8,7 @@ import pyarrow.csv as pv
 import pytest
 
 from recollective.data import Interactions
-from recollective.data._preprocess import k_core, to_implicit
+from recollective.data._preprocess import k_core, sample_users, to_implicit
 from recollective.errors import DataError, InvalidParameterError
 
 
@@ -139,3 +139,25 @@ def test_goodbooks_implicit_and_core_counts(shared_data):
     user_degree, item_degree = _degrees(core)
     assert user_degree.min() >= 10 and item_degree.min() >= 10
     assert core.n_interactions < implicit.n_interactions
+
+
+def test_sample_users_keeps_whole_histories_of_a_seeded_sample():
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 50, 600)
+    items = rng.integers(0, 30, 600)
+    data = Interactions.from_arrays(users, items, np.ones(600), duplicates="last")
+    sample = sample_users(data, 20, rng=3)
+    assert sample.n_users == 20 and sample.n_items == data.n_items
+    again = sample_users(data, 20, rng=3)
+    np.testing.assert_array_equal(sample.users.ids, again.users.ids)
+    rows = data.users.numbers(sample.users.ids)
+    assert sample.n_interactions == data.matrix[rows].nnz
+    np.testing.assert_array_equal(sample.matrix.toarray(), data.matrix[rows].toarray())
+    assert not np.array_equal(sample_users(data, 20, rng=4).users.ids, sample.users.ids)
+
+
+@pytest.mark.parametrize("bad", [0, 51, 2.5, "ten"])
+def test_sample_users_rejects_impossible_sizes(bad):
+    data = Interactions.from_arrays([0, 1], [0, 1], [1.0, 1.0])
+    with pytest.raises(InvalidParameterError, match="sample_users"):
+        sample_users(data, bad)

@@ -41,7 +41,7 @@ EXPECTED = {
     "unknown_key": "colour: Extra inputs are not permitted",
     "unknown_metric": f"metrics: Value error, unknown metric(s) ['accuracy']; choose from {', '.join(METRICS)}",
     "unknown_model": "models: Value error, unknown model(s) ['svd']; choose from popularity, puresvd, als, bpr, "
-    "itemknn, ease, sequential",
+    "itemknn, ease, sequential, llm",
     "world_bad_values": "world.values: Input should be 'implicit' or 'rating'",
     "world_too_small": "world.n_users: Input should be greater than or equal to 2",
     "world_unknown_key": "world.colour: Extra inputs are not permitted",

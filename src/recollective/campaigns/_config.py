@@ -61,6 +61,9 @@ class DataSection(_Section):
     items: Path | None = None
     k_core_users: int = Field(0, ge=0)
     k_core_items: int = Field(0, ge=0)
+    sample_users: int | None = Field(None, ge=1)
+    """Keep a random sample of this many users (after the k-core), drawn with ``sample_seed``."""
+    sample_seed: int = Field(0, ge=0)
 
 
 class SplitSection(_Section):

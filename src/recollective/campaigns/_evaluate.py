@@ -160,12 +160,13 @@ def evaluate_campaign(
         ``target_exposure_before/after`` (share of the audience with a target in its top k),
         ``discounted_exposure_before/after`` (mean over the audience), ``target_ndcg_before/after`` (NDCG of the
         audience's held-out target items), ``amplification_before/after`` (overall, Baumann & Mendler-Dünner);
-        ``ndcg_before/after`` and ``recall_before/after`` over all test users, ``ndcg_majority_*`` (test users
-        outside the audience), ``ndcg_audience_*``, ``ndcg_participants_*``; ``better_share``, ``unchanged_share``,
-        ``worse_share`` (all test users) and ``participants_better_share``, ``participants_worse_share``;
-        ``noise_floor``; ``hits_before/after`` (held-out hits in all lists: realised engagement);
-        ``coverage_*``, ``arp_*``, ``aplt_*``, ``gini_*``; ``externality_bins`` (share of list slots of non-target
-        items by training-popularity quintile, before and after).
+        ``ndcg_before/after``, ``recall_before/after`` and ``hit_rate_before/after`` (HR@k) over all test users,
+        ``ndcg_majority_*`` / ``hit_rate_majority_*`` (test users outside the audience), ``ndcg_audience_*``,
+        ``hit_rate_audience_*``, ``ndcg_participants_*``, ``hit_rate_participants_*``; ``better_share``,
+        ``unchanged_share``, ``worse_share`` (all test users) and ``participants_better_share``,
+        ``participants_worse_share``; ``noise_floor``; ``hits_before/after`` (held-out hits in all lists:
+        realised engagement); ``coverage_*``, ``arp_*``, ``aplt_*``, ``gini_*``; ``externality_bins`` (share of
+        list slots of non-target items by training-popularity quintile, before and after).
     """
     if not baseline.is_fitted():
         raise DataError("evaluate_campaign needs a fitted baseline model (fit it on the training interactions)")
@@ -214,6 +215,7 @@ def evaluate_campaign(
     }
     popularity = item_popularity(train.matrix)
     tail = long_tail_items(popularity)
+    hit_rates = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         for label, lists in (("before", before_lists), ("after", after_lists)):
@@ -223,6 +225,8 @@ def evaluate_campaign(
             per_user = ranking_metrics_per_user(test_lists, truth, k, relevance_threshold=relevance_threshold)
             summary[f"ndcg_{label}"] = _mean(per_user["ndcg"])
             summary[f"recall_{label}"] = _mean(per_user["recall"])
+            summary[f"hit_rate_{label}"] = _mean(per_user["hit_rate"])
+            hit_rates[label] = per_user["hit_rate"]
             summary[f"hits_{label}"] = int(np.nansum(per_user["recall"] * per_user["n_relevant"]).round())
             summary[f"coverage_{label}"] = item_coverage(test_lists, train.n_items)
             summary[f"arp_{label}"] = _mean(average_popularity_per_user(test_lists, popularity))
@@ -233,6 +237,8 @@ def evaluate_campaign(
         for group, mask in (("majority", ~in_audience), ("audience", in_audience), ("participants", participants)):
             summary[f"ndcg_{group}_before"] = _mean(before_u[mask])
             summary[f"ndcg_{group}_after"] = _mean(after_u[mask])
+            summary[f"hit_rate_{group}_before"] = _mean(hit_rates["before"][mask])
+            summary[f"hit_rate_{group}_after"] = _mean(hit_rates["after"][mask])
     change = after_u - before_u
     floor = max(float(noise_floor), 1e-12)
     for prefix, mask in (("", np.ones(users.size, bool)), ("participants_", participants)):

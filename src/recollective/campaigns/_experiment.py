@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 def run_sweep_config(config: SweepConfig, out_dir, progress: Callable[[int, int, dict], None] | None = None) -> dict:
     """Run ``config`` and write its tables and figures under ``out_dir``; returns the JSON summary document."""
     from recollective.data._loading import read_interactions
-    from recollective.data._preprocess import k_core
+    from recollective.data._preprocess import k_core, sample_users
     from recollective.data._splits import split_interactions
     from recollective.data._targets import explicit_targets, longtail_targets
     from recollective.models import make_model
@@ -50,6 +50,8 @@ def run_sweep_config(config: SweepConfig, out_dir, progress: Callable[[int, int,
     data = read_interactions(config.data.path, config.data.format, **data_options).interactions
     if config.data.k_core_users or config.data.k_core_items:
         data = k_core(data, config.data.k_core_users, config.data.k_core_items)
+    if config.data.sample_users is not None:
+        data = sample_users(data, config.data.sample_users, rng=config.data.sample_seed)
     train, test = split_interactions(data, config.split.method, config.split.test_fraction, rng=config.split.seed)
     spec = config.targets
     if spec.method == "explicit":

@@ -123,7 +123,7 @@ def _load_inputs(config: ExperimentConfig) -> _Inputs:
         data = world.interactions
     else:
         from recollective.data._loading import read_interactions
-        from recollective.data._preprocess import k_core
+        from recollective.data._preprocess import k_core, sample_users
 
         section = config.data
         options = {
@@ -134,6 +134,8 @@ def _load_inputs(config: ExperimentConfig) -> _Inputs:
                                  **{k: v for k, v in options.items() if v is not None}).interactions
         if section.k_core_users or section.k_core_items:
             data = k_core(data, section.k_core_users, section.k_core_items)
+        if section.sample_users is not None:
+            data = sample_users(data, section.sample_users, rng=section.sample_seed)
     split = config.split
     train, test = split_interactions(data, split.method, split.test_fraction, rng=split.seed)
     spec = config.targets
@@ -161,6 +163,8 @@ def _baseline(config: ExperimentConfig, inputs: _Inputs, name: str, seed: int) -
         _BASELINES.move_to_end(key)
         return _BASELINES[key]
     template = make_model(name, **config.models[name])
+    if "extra_candidates" in template.get_params() and not template.get_params()["extra_candidates"]:
+        template.set_params(extra_candidates=inputs.targets)  # re-ranking models always rank the campaign's targets
     model = template.clone()
     if "rng" in model.get_params():
         model.set_params(rng=int(seed))

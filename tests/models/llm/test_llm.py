@@ -186,3 +186,25 @@ def test_the_packaged_smollm2_converts_once_and_knows_books(monkeypatch, tmp_pat
     tolkien, smiley = candidate_log_likelihoods(network, prompt, names, device="cpu", autocast_dtype=None,
                                                 pad_id=tokenizer.eos_token_id)
     assert tolkien > smiley
+
+
+def test_campaign_experiments_rank_the_targets_with_the_llm(tiny):
+    from recollective.experiments._cells import _baseline, _prepare, expand_cells, run_cell
+    from recollective.experiments._config import parse_experiment_config
+
+    raw = {
+        "name": "llm-world", "seeds": [0], "k": 5, "noise_floor": False,
+        "world": {"n_users": 60, "n_items": 40, "n_interactions": 600, "seed": 0},
+        "targets": {"method": "longtail", "max_targets": 1, "min_audience": 1},
+        "campaign": {"participants": ["closest"], "sizes": [6]},
+        "models": {"llm": {"base_model": tiny, "epochs": 1, "n_candidates": 5, "max_history_tokens": 16,
+                           "candidate_model": "popularity", "num_threads": 1}},
+        "metrics": ["target_exposure_before", "target_exposure_after", "hit_rate_before", "hit_rate_after"],
+    }
+    config = parse_experiment_config(raw)
+    (cell,) = expand_cells(config)
+    inputs = _prepare(config)
+    baseline, _ = _baseline(config, inputs, "llm", 0)
+    assert baseline.params_["extra_candidates"] == inputs.targets  # the targets are always ranked
+    row = run_cell(config, cell)
+    assert 0.0 <= row["hit_rate_before"] <= 1.0 and 0.0 <= row["target_exposure_after"] <= 1.0
