@@ -144,3 +144,5 @@ def test_hit_rates_overall_and_per_group_match_the_ranking_metrics(split):
     assert summary["hit_rate_audience_before"] == pytest.approx(np.nanmean(hits[in_audience]))
     assert summary["hit_rate_majority_before"] == pytest.approx(np.nanmean(hits[~in_audience]))
     assert 0.0 <= summary["hit_rate_after"] <= 1.0
+    reached = np.isin(lists[~in_audience], target).any(axis=1)
+    assert summary["target_exposure_majority_before"] == pytest.approx(reached.mean())

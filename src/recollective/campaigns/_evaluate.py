@@ -158,6 +158,7 @@ def evaluate_campaign(
     CampaignOutcome
         ``summary`` holds: ``audience_size``, ``n_selected``, ``n_participants`` (acting), ``n_actions``;
         ``target_exposure_before/after`` (share of the audience with a target in its top k),
+        ``target_exposure_majority_before/after`` (the same share among test users outside the audience),
         ``discounted_exposure_before/after`` (mean over the audience), ``target_ndcg_before/after`` (NDCG of the
         audience's held-out target items), ``amplification_before/after`` (overall, Baumann & Mendler-Dünner);
         ``ndcg_before/after``, ``recall_before/after`` and ``hit_rate_before/after`` (HR@k) over all test users,
@@ -234,6 +235,9 @@ def evaluate_campaign(
             summary[f"gini_{label}"] = exposure_gini(test_lists, train.n_items)
         in_audience = np.isin(users, audience)
         participants = np.isin(users, application.acting)
+        for label, lists in (("before", before_lists), ("after", after_lists)):  # spill-over outside the audience
+            reached = np.isin(lists[test_rows][~in_audience], targets).any(axis=1)
+            summary[f"target_exposure_majority_{label}"] = float(reached.mean()) if reached.size else math.nan
         for group, mask in (("majority", ~in_audience), ("audience", in_audience), ("participants", participants)):
             summary[f"ndcg_{group}_before"] = _mean(before_u[mask])
             summary[f"ndcg_{group}_after"] = _mean(after_u[mask])

