@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from recollective import __version__
+from recollective.cli import attack_study  # noqa: F401  (registers `attack study`)
 from recollective.cli.attack import attack_app
 from recollective.cli.campaign import campaign_app
 from recollective.cli.campaign_sweep import sweep as campaign_sweep

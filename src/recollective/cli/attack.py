@@ -1,24 +1,22 @@
-"""``recollective attack run | detect | study``: benign versus malicious coordination on real data.
+"""``recollective attack run | detect``: benign versus malicious coordination on real data.
 
 Thin: load (the data layer's flags), optionally k-core, split (seeded), resolve the targets (raw item ids and/or
 author names) and their audience, fit the baseline, then call :func:`recollective.adversarial.evaluate_coordination`
-(one action), a detector's ``score`` (detect) or :func:`recollective.adversarial.run_attack_study` (the grid),
-and render. Supervised detectors (``features``) are trained on a separate injection of attacks against other
-items, as the study does.
+(one action) or a detector's ``score`` (detect), and render; ``attack study`` is in
+:mod:`recollective.cli.attack_study`. Supervised detectors (``features``) are trained on a separate injection of
+attacks against other items, as the study does.
 """
 
 from __future__ import annotations
 
-import datetime
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from recollective.cli._data_source import DataSource, with_data_options
-from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, to_jsonable
+from recollective.cli._output import console, emit_json, err_console, handles_errors
 from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids, parse_size
 from recollective.cli.models import (
     JsonOpt,
@@ -324,143 +322,3 @@ def detect(
     for row in rows:
         table.add_row(str(row["rank"]), str(row["user_id"]), f"{row['score']:.4g}", str(row["n_interactions"]))
     console.print(table)
-
-
-@attack_app.command("study")
-@handles_errors
-@with_data_options
-def study(
-    source: DataSource,
-    out: Annotated[Path, typer.Option("--out", help="Folder for rows.parquet, curves.parquet, the plots and "
-                                                    "report.html.")] = Path("out/attack"),
-    model: ModelOpt = ModelName.als,
-    param: ParamOpt = None,
-    target_items: TargetItemsOpt = None,
-    target_author: TargetAuthorOpt = None,
-    sizes: Annotated[str, typer.Option("--sizes", help="Benign collective sizes (counts or shares).")] = "50,134",
-    seeds: Annotated[str, typer.Option("--seeds", help="Seeds of the model and the actions, e.g. 0,1,2.")] = "0,1,2",
-    kinds: Annotated[str, typer.Option("--kinds", help="Attack kinds.")] = "random,average,bandwagon,segment,brigading",
-    accounts: Annotated[str, typer.Option("--accounts", help="Account types of the attacks: fake, real.")] = "fake",
-    filler_size: FillerOpt = "20",
-    participants: ParticipantsOpt = "closest",
-    detectors: DetectorsOpt = DEFAULT_DETECTORS,
-    flag_shares: FlagSharesOpt = DEFAULT_SHARES,
-    report_flag_share: Annotated[
-        float, typer.Option("--report-flag-share", help="Flag share of the printed detector table.")
-    ] = 0.05,
-    split: SplitOpt = SplitName.random_holdout,
-    test_fraction: TestFractionOpt = 0.2,
-    split_seed: Annotated[int, typer.Option("--split-seed", min=0, help="Seed of the train/test split.")] = 0,
-    k: KOpt = 10,
-    k_core_users: KCoreUsersOpt = 0,
-    k_core_items: KCoreItemsOpt = 0,
-    relevance_threshold: RelevanceOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Benign collective versus every attack at equal budget, over sizes and seeds: detection, harm, benefit and
-    the filtering trade-off. Writes OUT/rows.parquet, curves.parquet, study.json, roc.png, tradeoff.png and
-    report.html (files are replaced only when the whole study succeeded)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from recollective.adversarial import ACCOUNT_KINDS, ATTACK_KINDS, DETECTOR_NAMES, run_attack_study
-
-    if out.exists() and not out.is_dir():
-        raise InvalidParameterError(f"--out {str(out)!r} is a file; give a folder")
-    size_list = [parse_size(s) for s in _split_ids(sizes)]
-    if not size_list:
-        raise InvalidParameterError("--sizes is empty; give comma-separated sizes such as 50,134")
-    seed_list = parse_index_list(seeds, "--seeds")
-    kind_list = _names(kinds, "--kinds", ATTACK_KINDS)
-    account_list = _names(accounts, "--accounts", ACCOUNT_KINDS)
-    names = _names(detectors, "--detectors", DETECTOR_NAMES)
-    shares = _floats(flag_shares, "--flag-shares")
-    filler = _share_or_count(filler_size, "--filler-size")
-    if not any(abs(report_flag_share - s) < 1e-12 for s in shares):
-        raise InvalidParameterError(f"--report-flag-share {report_flag_share} must be one of --flag-shares {shares}")
-    recommender, train, test, targets = _prepare(
-        source, model, param, split, test_fraction, split_seed, k_core_users, k_core_items, target_items,
-        target_author, relevance_threshold,
-    )
-    started = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=quiet or json_out) as progress:
-        task = progress.add_task("fitting the baseline and training detectors", total=None)
-
-        def advance(done, total):
-            progress.update(task, total=total, completed=done, description="actions evaluated")
-
-        rows, curves = run_attack_study(
-            train, test, model=recommender, targets=targets.item_idx, sizes=size_list, seeds=seed_list,
-            attack_kinds=kind_list, accounts=account_list, filler_size=filler, detectors=names, k=k,
-            flag_shares=shares, participants=participants, audience=targets.audience.user_idx, progress=advance,
-            return_curves=True,
-        )
-    seconds = time.perf_counter() - started
-    metadata = to_jsonable({
-        "name": f"attack study: {source.path.name}", "created": datetime.datetime.now(datetime.UTC).isoformat(
-            timespec="seconds"), "out": str(out), "data": str(source.path), "model": model.value,
-        "params": recommender.get_params(), "split": split.value, "test_fraction": test_fraction,
-        "split_seed": split_seed, "seeds": seed_list, "sizes": size_list, "kinds": kind_list,
-        "accounts": account_list, "filler_size": filler, "participants": participants, "detectors": names,
-        "flag_shares": shares, "report_flag_share": report_flag_share, "k": k, "n_users": train.n_users,
-        "n_items": train.n_items, "audience_size": targets.audience.n_users, "targets": _target_rows(train, targets),
-        "target_authors": list(targets.authors), "seconds": seconds,
-    })
-    from recollective.report.attack_report import (
-        summarize_detection,
-        summarize_effects,
-        summarize_tradeoff,
-        write_study,
-    )
-
-    with err_console.status("drawing the plots and writing the report"):
-        files = write_study(out, rows, curves, metadata)
-
-    document = {**metadata, "files": [str(f) for f in files],
-                "effects": summarize_effects(rows), "detection": summarize_detection(rows, report_flag_share),
-                "tradeoff": summarize_tradeoff(rows)}
-    if json_out:
-        emit_json(document)
-        return
-    _print_study(document)
-
-
-def _target_rows(train, targets) -> list[dict]:
-    metadata = train.item_metadata or {}
-    titles, authors = metadata.get("title"), metadata.get("authors")
-    out = []
-    for position, item in enumerate(targets.item_idx):
-        out.append({"item_id": train.items.ids[item], "title": None if titles is None else titles[item],
-                    "authors": None if authors is None else authors[item],
-                    "audience": int(targets.audience.per_target[position])})
-    return out
-
-
-def _print_study(document: dict) -> None:
-    from recollective.report.attack_plots import action_label
-
-    console.print(f"targets: {len(document['targets'])} item(s) by {', '.join(document['target_authors']) or '–'}; "
-                  f"audience {document['audience_size']} users; model {document['model']}, seeds "
-                  f"{','.join(map(str, document['seeds']))}")
-    table = Table(title="what each action does (means over seeds)")
-    for column in ("action", "size", "accounts", "added", "benefit before→after", "harm before→after",
-                   "NDCG before→after"):
-        table.add_column(column, justify="left" if column == "action" else "right")
-    for e in document["effects"]:
-        table.add_row(action_label(e["action"], e["accounts"]), str(e["size"]), _num(e["n_accounts"]),
-                      _num(e["n_actions"]), f"{_pct(e['benefit_before'])} → {_pct(e['benefit_after'])}",
-                      f"{_pct(e['harm_before'])} → {_pct(e['harm_after'])}",
-                      f"{_num(e['ndcg_before'])} → {_num(e['ndcg_after'])}")
-    console.print(table)
-    share = document["report_flag_share"]
-    table = Table(title=f"detector performance (AUC over all users; the rest flagging {share:.0%} of users)")
-    for column in ("detector", "action", "size", "AUC ± sd", "precision", "recall", "F1", "benign flagged"):
-        table.add_column(column, justify="left" if column in ("detector", "action") else "right")
-    for e in document["detection"]:
-        table.add_row(e["detector"], action_label(e["action"], e["accounts"]), str(e["size"]),
-                      _pm(e["roc_auc"], e["roc_auc_sd"]), _fixed(e["precision"]), _fixed(e["recall"]),
-                      _fixed(e["f1"]), _pct(e["benign_flagged_share"]))
-    console.print(table)
-    console.print(f"wrote {', '.join(Path(f).name for f in document['files'])} to {document['out']} in "
-                  f"{document['seconds']:.0f} s")
