@@ -19,7 +19,7 @@ from recollective.errors import DataError, InvalidParameterError
 from recollective.models._base import Recommender
 from recollective.models._params import Integer, Real, Seed
 
-__all__ = ["SequentialTransformer", "user_histories"]
+__all__ = ["SequentialTransformer", "next_item_split", "user_histories"]
 
 logger = logging.getLogger(__name__)
 
@@ -198,20 +198,10 @@ class SequentialTransformer(Recommender):
         from recollective.models import _sequential_net as net
 
         generator = as_generator(params["rng"])
-        indptr, items = user_histories(matrix, interactions.order)
-        lengths = np.diff(indptr)
-        eligible = np.flatnonzero(lengths >= 3)
-        n_valid = round(params["validation_fraction"] * eligible.size)
-        held_out = np.sort(generator.choice(eligible, n_valid, replace=False)) if n_valid else eligible[:0]
-        train_ends = lengths.copy()
-        train_ends[held_out] -= 1  # validation users train without their last item
-        train_users = np.flatnonzero(train_ends >= 2)
-        if train_users.size == 0:
-            raise DataError(
-                f"{self.name}: no user has two or more interactions ({matrix.shape[0]} users, {matrix.nnz} "
-                "interactions); a next-item model learns from sequences: give users longer histories or use "
-                "another model"
-            )
+        indptr, items, held_out, train_ends, train_users = next_item_split(
+            matrix, interactions.order, params["validation_fraction"], generator, self.name
+        )
+        n_valid = held_out.size
         with net.torch_threads(params["num_threads"]):
             torch_generator = _torch_generator(generator)
             network = _new_network(matrix.shape[1], params)
@@ -294,6 +284,30 @@ class SequentialTransformer(Recommender):
         # (float32 matrix-vector and matrix-matrix products differ in the last bit)
         users = self.user_factors_[user_idx].astype(np.float64)
         return (users @ self.item_factors_.T.astype(np.float64)).astype(np.float32)
+
+
+def next_item_split(matrix: sp.csr_array, order, validation_fraction: float, generator, owner: str):
+    """Histories in reading order and a next-item validation split, for sequence models.
+
+    Returns ``(indptr, items, held_out, ends, train_users)``: :func:`user_histories`; the validation users (a
+    ``validation_fraction`` of the users with at least 3 items, drawn from ``generator``, sorted), whose last item
+    is held out; each user's training end (history length, minus one for validation users); the users with at
+    least 2 training items. Raises ``DataError`` naming ``owner`` when there are none.
+    """
+    indptr, items = user_histories(matrix, order)
+    lengths = np.diff(indptr)
+    eligible = np.flatnonzero(lengths >= 3)
+    n_valid = round(validation_fraction * eligible.size)
+    held_out = np.sort(generator.choice(eligible, n_valid, replace=False)) if n_valid else eligible[:0]
+    ends = lengths.copy()
+    ends[held_out] -= 1  # validation users train without their last item
+    train_users = np.flatnonzero(ends >= 2)
+    if train_users.size == 0:
+        raise DataError(
+            f"{owner}: no user has two or more interactions ({matrix.shape[0]} users, {matrix.nnz} interactions); "
+            "a next-item model learns from sequences: give users longer histories or use another model"
+        )
+    return indptr, items, held_out, ends, train_users
 
 
 def user_histories(matrix: sp.csr_array, order: sp.csr_array | None) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from recollective._random import as_generator
-from recollective.errors import DataError
-from recollective.models._sequential import user_histories
+from recollective.models._sequential import next_item_split, user_histories
 from recollective.models.llm._base_model import load_base_model
 from recollective.models.llm._prompts import PromptBuilder, item_texts
 from recollective.models.llm._scoring import candidate_log_likelihoods
@@ -62,19 +61,9 @@ def fit(model, matrix, interactions, params, device) -> None:
     network.to(device)
     builder = PromptBuilder(tokenizer, item_texts(interactions, params["item_template"]), params["prompt_template"],
                             params["separator"], params["max_history_tokens"])
-    indptr, items = user_histories(matrix, interactions.order)
-    lengths = np.diff(indptr)
-    eligible = np.flatnonzero(lengths >= 3)
-    n_valid = round(params["validation_fraction"] * eligible.size)
-    held_out = np.sort(generator.choice(eligible, n_valid, replace=False)) if n_valid else eligible[:0]
-    ends = lengths.copy()
-    ends[held_out] -= 1  # validation users train without their last item
-    train_users = np.flatnonzero(ends >= 2)
-    if train_users.size == 0:
-        raise DataError(
-            f"llm: no user has two or more interactions ({matrix.shape[0]} users, {matrix.nnz} interactions); "
-            "the model learns the next item after a history: give users longer histories or use another model"
-        )
+    indptr, items, held_out, ends, train_users = next_item_split(
+        matrix, interactions.order, params["validation_fraction"], generator, "llm"
+    )
     validation = [_example(builder, indptr, items, int(u), int(ends[u])) for u in held_out]
 
     def examples_for_epoch(epoch):
