@@ -12,14 +12,13 @@ with ``detector <name>: <parameter> ...``. Unsupervised detectors need no ``fit`
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import ClassVar
 
 import numpy as np
 
 from recollective.data import Interactions
 from recollective.errors import DataError, InvalidParameterError
-from recollective.models._params import check_parameters
+from recollective.models._params import HyperParameters
 
 __all__ = [
     "DETECTOR_NAMES",
@@ -42,7 +41,7 @@ DETECTOR_NAMES = tuple(_CLASSES)
 users on the same item inside a short time window (needs ``Interactions.order``)."""
 
 
-class Detector:
+class Detector(HyperParameters):
     """Base class of every detector.
 
     Subclasses set ``name`` (the registry name), ``parameter_rules`` (``{parameter: rule}``, the rules of
@@ -54,42 +53,10 @@ class Detector:
     supervised: ClassVar[bool] = False
     parameter_rules: ClassVar[dict] = {}
 
-    # ------------------------------------------------------------------------------------------ parameters
-    @classmethod
-    def _parameter_names(cls) -> list[str]:
-        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
-
     @property
     def owner(self) -> str:
         """How error messages name this detector: ``"detector <name>"``."""
         return f"detector {self.name}"
-
-    def get_params(self) -> dict:
-        """The hyper-parameters as given to ``__init__`` (``{name: value}``)."""
-        return {name: getattr(self, name) for name in self._parameter_names()}
-
-    def set_params(self, **params) -> Detector:
-        """Set hyper-parameters (unknown names raise ``InvalidParameterError``); returns ``self``."""
-        names = self._parameter_names()
-        for key, value in params.items():
-            if key not in names:
-                raise InvalidParameterError(
-                    f"{self.owner}: unknown hyper-parameter {key!r}; known: {', '.join(names) or 'none'}"
-                )
-            setattr(self, key, value)
-        return self
-
-    def clone(self) -> Detector:
-        """An unfitted copy with the same hyper-parameters."""
-        return type(self)(**self.get_params())
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    def checked_params(self) -> dict:
-        """The hyper-parameters after their rules (raises ``InvalidParameterError`` naming the first bad one)."""
-        return check_parameters(self.owner, self.parameter_rules, self.get_params())
 
     # ------------------------------------------------------------------------------------------ the work
     def fit(self, interactions: Interactions, labels=None) -> Detector:

@@ -8,7 +8,6 @@ attributes ending in ``_``. Scoring is dense, chunked over users; ranking and se
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import ClassVar
 
@@ -17,7 +16,7 @@ import scipy.sparse as sp
 
 from recollective.data import Delta, Interactions
 from recollective.errors import DataError, InvalidParameterError, NotFittedError
-from recollective.models._params import check_parameters
+from recollective.models._params import HyperParameters
 from recollective.models._ranking import DEFAULT_BLOCK_BYTES, chunk_rows, exclude_seen, single_torch_thread, top_k
 
 __all__ = ["Recommender", "check_interactions"]
@@ -25,7 +24,7 @@ __all__ = ["Recommender", "check_interactions"]
 logger = logging.getLogger(__name__)
 
 
-class Recommender:
+class Recommender(HyperParameters):
     """Base class of every recommender.
 
     Subclasses set ``name`` (the registry and CLI name), ``parameter_rules`` (``{parameter: rule}``) and
@@ -48,38 +47,6 @@ class Recommender:
     parameter_rules: ClassVar[dict] = {}
     refit_tolerance: ClassVar[str] = "refit is a cold fit"
     score_dtype: ClassVar[type] = np.float64
-
-    # ------------------------------------------------------------------------------------------ parameters
-    @classmethod
-    def _parameter_names(cls) -> list[str]:
-        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
-
-    def get_params(self) -> dict:
-        """The hyper-parameters as given to ``__init__`` (``{name: value}``)."""
-        return {name: getattr(self, name) for name in self._parameter_names()}
-
-    def set_params(self, **params) -> Recommender:
-        """Set hyper-parameters (unknown names raise ``InvalidParameterError``); returns ``self``."""
-        names = self._parameter_names()
-        for key, value in params.items():
-            if key not in names:
-                raise InvalidParameterError(
-                    f"{self.name}: unknown hyper-parameter {key!r}; known: {', '.join(names) or 'none'}"
-                )
-            setattr(self, key, value)
-        return self
-
-    def clone(self) -> Recommender:
-        """An unfitted copy with the same hyper-parameters."""
-        return type(self)(**self.get_params())
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    def checked_params(self) -> dict:
-        """The hyper-parameters after their rules (raises ``InvalidParameterError`` naming the first bad one)."""
-        return check_parameters(self.name, self.parameter_rules, self.get_params())
 
     # ------------------------------------------------------------------------------------------ fitting
     def fit(self, interactions: Interactions) -> Recommender:

@@ -6,14 +6,16 @@ parameter, the value received and what is allowed (scikit-learn's ``_parameter_c
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from recollective.errors import InvalidParameterError
 
-__all__ = ["Boolean", "Integer", "OneOf", "Real", "Seed", "check_parameters"]
+__all__ = ["Boolean", "HyperParameters", "Integer", "OneOf", "Real", "Seed", "check_parameters"]
 
 
 def _fail(owner: str, name: str, value, allowed: str):
@@ -123,3 +125,51 @@ class Seed:
 def check_parameters(owner: str, rules: dict, values: dict) -> dict:
     """Checked copies of ``values`` (a ``get_params()`` dict) under ``rules``; parameters without a rule pass."""
     return {name: rules[name].check(owner, name, value) if name in rules else value for name, value in values.items()}
+
+
+class HyperParameters:
+    """scikit-learn-style keyword hyper-parameters, shared by recommenders and detectors.
+
+    ``__init__`` stores its keyword arguments as attributes; ``get_params``, ``set_params``, ``clone`` and
+    ``checked_params`` (the class's ``parameter_rules``) work from its signature. Messages name ``owner``
+    (default: the class's ``name``).
+    """
+
+    name: ClassVar[str] = "object"
+    parameter_rules: ClassVar[dict] = {}
+
+    @property
+    def owner(self) -> str:
+        """How error messages name this object."""
+        return self.name
+
+    @classmethod
+    def _parameter_names(cls) -> list[str]:
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+    def get_params(self) -> dict:
+        """The hyper-parameters as given to ``__init__`` (``{name: value}``)."""
+        return {name: getattr(self, name) for name in self._parameter_names()}
+
+    def set_params(self, **params):
+        """Set hyper-parameters (unknown names raise ``InvalidParameterError``); returns ``self``."""
+        names = self._parameter_names()
+        for key, value in params.items():
+            if key not in names:
+                raise InvalidParameterError(
+                    f"{self.owner}: unknown hyper-parameter {key!r}; known: {', '.join(names) or 'none'}"
+                )
+            setattr(self, key, value)
+        return self
+
+    def clone(self):
+        """An unfitted copy with the same hyper-parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def checked_params(self) -> dict:
+        """The hyper-parameters after their rules (raises ``InvalidParameterError`` naming the first bad one)."""
+        return check_parameters(self.owner, self.parameter_rules, self.get_params())
