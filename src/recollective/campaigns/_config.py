@@ -41,7 +41,15 @@ from recollective.campaigns._spec import PARTICIPANT_POLICIES, POSITION_POLICIES
 from recollective.errors import ConfigError
 from recollective.models._registry import MODEL_NAMES
 
-__all__ = ["SweepConfig", "load_sweep_config", "read_toml", "resolve_data_paths", "validation_problems"]
+__all__ = [
+    "SweepConfig",
+    "load_config_data",
+    "load_sweep_config",
+    "read_toml",
+    "resolve_data_paths",
+    "split_and_select_targets",
+    "validation_problems",
+]
 
 
 class _Section(BaseModel):
@@ -186,3 +194,45 @@ def load_sweep_config(path) -> SweepConfig:
     except ValidationError as exc:
         raise ConfigError(f"{path}: {validation_problems(exc)}") from None
     return config.model_copy(update={"data": resolve_data_paths(config.data, path.resolve().parent)})
+
+
+def load_config_data(section: DataSection):
+    """The interactions a ``[data]`` section names: read with its options, k-core, then a user sample."""
+    from recollective.data._loading import read_interactions
+    from recollective.data._preprocess import k_core, sample_users
+
+    options = {
+        "sep": section.sep, "user_col": section.user_col, "item_col": section.item_col,
+        "rating_col": section.rating_col, "order_col": section.order_col, "items_path": section.items,
+    }
+    data = read_interactions(section.path, section.format,
+                             **{k: v for k, v in options.items() if v is not None}).interactions
+    if section.k_core_users or section.k_core_items:
+        data = k_core(data, section.k_core_users, section.k_core_items)
+    if section.sample_users is not None:
+        data = sample_users(data, section.sample_users, rng=section.sample_seed)
+    return data
+
+
+def split_and_select_targets(data, split: SplitSection, spec: TargetSection):
+    """(train, test, targets): the ``[split]`` of ``data`` and the ``[targets]`` chosen on it (audience from test).
+
+    Raises ``InvalidParameterError`` when explicit targets name nothing or the selection is empty.
+    """
+    from recollective.data._splits import split_interactions
+    from recollective.data._targets import explicit_targets, longtail_targets
+    from recollective.errors import InvalidParameterError
+
+    train, test = split_interactions(data, split.method, split.test_fraction, rng=split.seed)
+    if spec.method == "explicit":
+        if not spec.item_ids and not spec.authors:
+            raise InvalidParameterError("targets.item_ids and targets.authors are both empty (method explicit)")
+        targets = explicit_targets(train, item_ids=spec.item_ids or None, authors=spec.authors or None,
+                                   audience_from=test, threshold=spec.relevance_threshold)
+    else:
+        targets = longtail_targets(train, audience_from=test, head_share=spec.head_share,
+                                   min_audience=spec.min_audience, by=spec.by, max_targets=spec.max_targets,
+                                   threshold=spec.relevance_threshold)
+    if targets.n_targets == 0:
+        raise InvalidParameterError("targets: the selection is empty; lower targets.min_audience or name targets")
+    return train, test, targets

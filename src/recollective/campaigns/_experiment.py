@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from recollective.campaigns._config import SweepConfig
+from recollective.campaigns._config import SweepConfig, load_config_data, split_and_select_targets
 from recollective.campaigns._evaluate import evaluate_campaign
 from recollective.campaigns._participants import user_embedding
 from recollective.campaigns._spec import Campaign
 from recollective.campaigns._sweep import ROW_METRICS, summarize_rows, sweep_campaigns
-from recollective.errors import InvalidParameterError
 
 __all__ = ["run_sweep_config"]
 
@@ -29,42 +28,14 @@ logger = logging.getLogger(__name__)
 
 def run_sweep_config(config: SweepConfig, out_dir, progress: Callable[[int, int, dict], None] | None = None) -> dict:
     """Run ``config`` and write its tables and figures under ``out_dir``; returns the JSON summary document."""
-    from recollective.data._loading import read_interactions
-    from recollective.data._preprocess import k_core, sample_users
-    from recollective.data._splits import split_interactions
-    from recollective.data._targets import explicit_targets, longtail_targets
     from recollective.models import make_model
     from recollective.report._figures import write_csv
     from recollective.report.campaign_plots import plot_exposure_by_size, plot_pareto_scatter
 
     started = time.perf_counter()
-    data_options = {
-        key: value
-        for key, value in {
-            "sep": config.data.sep, "user_col": config.data.user_col, "item_col": config.data.item_col,
-            "rating_col": config.data.rating_col, "order_col": config.data.order_col,
-            "items_path": config.data.items,
-        }.items()
-        if value is not None
-    }
-    data = read_interactions(config.data.path, config.data.format, **data_options).interactions
-    if config.data.k_core_users or config.data.k_core_items:
-        data = k_core(data, config.data.k_core_users, config.data.k_core_items)
-    if config.data.sample_users is not None:
-        data = sample_users(data, config.data.sample_users, rng=config.data.sample_seed)
-    train, test = split_interactions(data, config.split.method, config.split.test_fraction, rng=config.split.seed)
+    data = load_config_data(config.data)
+    train, test, targets = split_and_select_targets(data, config.split, config.targets)
     spec = config.targets
-    if spec.method == "explicit":
-        if not spec.item_ids and not spec.authors:
-            raise InvalidParameterError("targets.item_ids and targets.authors are both empty (method explicit)")
-        targets = explicit_targets(train, item_ids=spec.item_ids or None, authors=spec.authors or None,
-                                   audience_from=test, threshold=spec.relevance_threshold)
-    else:
-        targets = longtail_targets(train, audience_from=test, head_share=spec.head_share,
-                                   min_audience=spec.min_audience, by=spec.by, max_targets=spec.max_targets,
-                                   threshold=spec.relevance_threshold)
-    if targets.n_targets == 0:
-        raise InvalidParameterError("targets: the selection is empty; lower targets.min_audience or name targets")
     models = {name: make_model(name, **params) for name, params in config.models.items()}
     for model in models.values():
         model.checked_params()

@@ -111,9 +111,7 @@ def _prepare(config: ExperimentConfig) -> _Inputs:
 
 def _load_inputs(config: ExperimentConfig) -> _Inputs:
     from recollective.campaigns import target_audience, user_embedding
-    from recollective.data._splits import split_interactions
-    from recollective.data._targets import explicit_targets, longtail_targets
-    from recollective.errors import InvalidParameterError
+    from recollective.campaigns._config import load_config_data, split_and_select_targets
 
     world = None
     if config.world is not None:
@@ -122,32 +120,9 @@ def _load_inputs(config: ExperimentConfig) -> _Inputs:
         world = majority_minority_world(**config.world.world_kwargs())
         data = world.interactions
     else:
-        from recollective.data._loading import read_interactions
-        from recollective.data._preprocess import k_core, sample_users
-
-        section = config.data
-        options = {
-            "sep": section.sep, "user_col": section.user_col, "item_col": section.item_col,
-            "rating_col": section.rating_col, "order_col": section.order_col, "items_path": section.items,
-        }
-        data = read_interactions(section.path, section.format,
-                                 **{k: v for k, v in options.items() if v is not None}).interactions
-        if section.k_core_users or section.k_core_items:
-            data = k_core(data, section.k_core_users, section.k_core_items)
-        if section.sample_users is not None:
-            data = sample_users(data, section.sample_users, rng=section.sample_seed)
-    split = config.split
-    train, test = split_interactions(data, split.method, split.test_fraction, rng=split.seed)
+        data = load_config_data(config.data)
     spec = config.targets
-    if spec.method == "explicit":
-        targets = explicit_targets(train, item_ids=spec.item_ids or None, authors=spec.authors or None,
-                                   audience_from=test, threshold=spec.relevance_threshold)
-    else:
-        targets = longtail_targets(train, audience_from=test, head_share=spec.head_share,
-                                   min_audience=spec.min_audience, by=spec.by, max_targets=spec.max_targets,
-                                   threshold=spec.relevance_threshold)
-    if targets.n_targets == 0:
-        raise InvalidParameterError("targets: the selection is empty; lower targets.min_audience or name targets")
+    train, test, targets = split_and_select_targets(data, config.split, spec)
     target_idx = tuple(int(t) for t in targets.item_idx)
     audience = target_audience(test, target_idx, spec.relevance_threshold)
     embedding = user_embedding(train, rng=0) if "closest" in config.campaign.participants else None
