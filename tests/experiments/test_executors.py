@@ -4,6 +4,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,6 +41,29 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch):
+    """An empty HOME (as on a new machine) and no Ray token settings inherited from the environment."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def ray_token(tmp_path, fresh_home, monkeypatch):
+    """Token authentication with a token made for this test, in a file outside HOME (``RAY_AUTH_TOKEN_PATH``):
+    the Ray head, the client and in-process Ray all read it, so Ray never creates ``~/.ray/auth_token``."""
+    token = tmp_path / "ray-auth-token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+    return token
+
+
 @contextlib.contextmanager
 def _ray_head(tmp_path: Path, cpus: int = 2):
     """A Ray head on 127.0.0.1 in its own process group (``ray start --head --block``); killed with the group."""
@@ -67,26 +91,35 @@ def _ray_head(tmp_path: Path, cpus: int = 2):
 
 @pytest.mark.slow
 @pytest.mark.skipif(RAY_MISSING, reason="ray is not installed (pip install 'ray==2.60.0')")
-def test_ray_cluster_on_localhost_gives_the_same_table(tmp_path, reference):
+def test_ray_cluster_on_localhost_gives_the_same_table(tmp_path, reference, ray_token, fresh_home):
+    command = cli_command("run", str(TINY), "--out", str(tmp_path / "runs"), "--executor", "ray", "--address",
+                          "ADDRESS", "--batch-size", "2", "--json")
     with _ray_head(tmp_path) as address:
-        result = subprocess.run(
-            cli_command("run", str(TINY), "--out", str(tmp_path / "runs"), "--executor", "ray", "--address",
-                        address, "--batch-size", "2", "--json"),
-            capture_output=True, text=True, timeout=300, env={**os.environ, "RAY_AUTH_MODE": "token"},
-        )
+        command[command.index("ADDRESS")] = address
+        # a client without the head's token: one line saying how to give it, nothing stored
+        tokenless = {key: value for key, value in os.environ.items() if key != "RAY_AUTH_TOKEN_PATH"}
+        refused = subprocess.run(command, capture_output=True, text=True, timeout=300, env=tokenless)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    line = refused.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert line.startswith(f"error: cannot start or reach the Ray cluster at {address}: ")
+    assert "RAY_AUTH_MODE=token" in line and "RAY_AUTH_TOKEN_PATH=FILE" in line
     assert result.returncode == 0, result.stderr[-3000:]
     document = json.loads(result.stdout)
     assert (document["ran"], document["total"]) == (24, 24)
     assert document["executor"] == f"ray at {address}"
     assert load_results(tmp_path / "runs" / "tiny") == reference
+    assert list(fresh_home.iterdir()) == []  # nothing read from or written to HOME (no ~/.ray/auth_token)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(RAY_MISSING, reason="ray is not installed (pip install 'ray==2.60.0')")
-def test_local_ray_instance_gives_the_same_table(tmp_path, reference):
-    summary = run_experiment(load_experiment_config(TINY), tmp_path, executor="ray", workers=2)
+def test_local_ray_instance_gives_the_same_table(tmp_path, reference, ray_token, fresh_home):
+    summary = run_experiment(load_experiment_config(TINY), tmp_path / "runs", executor="ray", workers=2)
     assert summary["ran"] == 24 and summary["executor"] == "ray, local, 2 CPUs"
-    assert load_results(tmp_path / "tiny") == reference
+    assert load_results(tmp_path / "runs" / "tiny") == reference
+    assert list(fresh_home.iterdir()) == []  # Ray used the test's token, not a new ~/.ray/auth_token
 
 
 @pytest.mark.skipif(RAY_MISSING, reason="ray is not installed (pip install 'ray==2.60.0')")

@@ -100,12 +100,13 @@ class RayExecutor:
                     ray.init(address=self.address, **options)
                 else:
                     ray.init(address="local", num_cpus=self.workers, **options)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
+            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+                # AuthenticationError (a missing or wrong token) is a RayError, not one of the builtin errors
                 where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
                 hint = (
-                    "; check --address HOST:PORT (the head's port from ray start --head --port=PORT); a cluster "
-                    "started by ray start uses token authentication: set RAY_AUTH_MODE=token here and make its token "
-                    "readable (~/.ray/auth_token or RAY_AUTH_TOKEN)"
+                    "; check --address HOST:PORT (the head's port from ray start --head --port=PORT); for a "
+                    "cluster with token authentication set RAY_AUTH_MODE=token and give this machine the head's "
+                    "token: RAY_AUTH_TOKEN_PATH=FILE (a file holding it), RAY_AUTH_TOKEN=TOKEN or ~/.ray/auth_token"
                     if self.address
                     else ""
                 )
