@@ -44,6 +44,12 @@ EXPECTED = {
     "itemknn, ease, sequential, llm",
     "world_bad_values": "world.values: Input should be 'implicit' or 'rating'",
     "world_too_small": "world.n_users: Input should be greater than or equal to 2",
+    "rating_nan": "campaign.rating: Input should be a finite number",
+    "world_inf": "world.rating_noise: Input should be a finite number",
+    "hyperparameter_nan": "models: Value error, puresvd.alpha is nan; give a finite number",
+    "seeds_booleans": "seeds.0: Input should be a valid integer (got true); seeds.1: Input should be a valid integer "
+    "(got false)",
+    "k_boolean": "k: Input should be a valid integer (got true)",
     "world_unknown_key": "world.colour: Extra inputs are not permitted",
 }
 

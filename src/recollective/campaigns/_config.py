@@ -31,6 +31,7 @@ Example (``configs/goodbooks_campaign.toml``)::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -53,20 +54,21 @@ __all__ = [
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML's true is not the number 1 (seeds = [true, false] is an error); no NaN or infinity anywhere
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DataSection(_Section):
     """Where the interactions are and how to read them (the data layer's options)."""
 
-    path: Path
+    path: Path = Field(strict=False)  # TOML gives a string
     format: Literal["csv", "tsv", "parquet", "goodreads", "goodbooks", "movielens"] | None = None
     sep: str | None = None
     user_col: str | None = None
     item_col: str | None = None
     rating_col: str | None = None
     order_col: str | None = None
-    items: Path | None = None
+    items: Path | None = Field(None, strict=False)
     k_core_users: int = Field(0, ge=0)
     k_core_items: int = Field(0, ge=0)
     sample_users: int | None = Field(None, ge=1)
@@ -145,6 +147,10 @@ class SweepConfig(_Section):
         bad = [name for name in value if name not in MODEL_NAMES]
         if bad:
             raise ValueError(f"unknown model(s) {bad}; choose from {', '.join(MODEL_NAMES)}")
+        for name, params in value.items():
+            for key, param in params.items():
+                if isinstance(param, float) and not math.isfinite(param):
+                    raise ValueError(f"{name}.{key} is {param}; give a finite number")
         return value
 
 
@@ -165,9 +171,11 @@ def read_toml(path) -> dict:
 
 
 def validation_problems(error: ValidationError) -> str:
-    """pydantic's errors as ``dotted.field: message`` joined by ``; ``."""
+    """pydantic's errors as ``dotted.field: message`` joined by ``; `` (a boolean given for a number says so)."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}" for item in error.errors()
+        f"{'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
+        + (f" (got {str(item['input']).lower()})" if isinstance(item.get("input"), bool) else "")
+        for item in error.errors()
     )
 
 

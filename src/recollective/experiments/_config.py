@@ -83,7 +83,7 @@ METRICS = (
 class WorldSection(BaseModel):
     """The synthetic world of :func:`recollective.data._worlds.majority_minority_world` (same argument names)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     kind: Literal["majority_minority"] = "majority_minority"
     n_users: int = Field(2000, ge=2)
