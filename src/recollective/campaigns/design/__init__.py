@@ -1,0 +1,23 @@
+"""Strategy design: who of a pool of willing users should act, doing what, for a real recommender.
+
+:func:`design_campaign` searches (greedy over per-family marginal gains, :mod:`._gains`), verifies every plan by a
+cold fit (:func:`verify_plan`) and writes the organizer's plan (:meth:`CampaignDesign.to_markdown`, ``to_csv``).
+"""
+
+from recollective.campaigns.design._design import CampaignDesign, design_campaign, plan_interactions
+from recollective.campaigns.design._gains import GAIN_KINDS, gain_kind, target_gains
+from recollective.campaigns.design._search import Action, SearchResult, search_strategy
+from recollective.campaigns.design._verify import verify_plan
+
+__all__ = [
+    "GAIN_KINDS",
+    "Action",
+    "CampaignDesign",
+    "SearchResult",
+    "design_campaign",
+    "gain_kind",
+    "plan_interactions",
+    "search_strategy",
+    "target_gains",
+    "verify_plan",
+]

@@ -1,0 +1,376 @@
+"""Strategy design: choose who of a pool acts and what each adds, by greedy search over marginal gains.
+
+The data-scale counterpart of the game's robust search. Each step scores every remaining candidate (a pool member
+with an item set and a value) by how it moves the audience's target scores (:func:`target_gains`, exact for
+popularity, EASE and cosine item-kNN), picks the best under a surrogate of target exposure, and commits it through
+the model's own ``refit``, so the thresholds of the next step are exact again. Models without a closed form are
+searched by refitting a shortlist of candidates. Every plan is then verified by cold fits
+(:mod:`recollective.campaigns.design._verify`).
+
+Surrogate of exposure (per model variant; ``θ_a`` = the ``k``-th best score among ``a``'s unseen non-target items,
+``m_a`` = ``max_t S[a, t] - θ_a`` over ``a``'s unseen targets, ``m_a^0`` its value before the campaign)::
+
+    J = Σ_a [ 1 if m_a > 0 else 0.5 · clip(1 - m_a / m_a^0, 0, 1) ]
+
+— a reached reader counts 1, partial progress toward the threshold at most 1/2, so the search first closes gaps and
+then converts them. Robust search maximises the smallest ``J`` over the model variants (seeds, λ, factors).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from recollective.campaigns.design._gains import gain_kind, target_gains
+from recollective.data import Interactions
+from recollective.errors import InvalidParameterError
+from recollective.models import Recommender
+
+__all__ = ["Action", "SearchResult", "search_strategy"]
+
+_CANDIDATE_CHUNK = 256
+"""Candidates screened per call of :func:`target_gains` (bounds the (chunk, |A|, |T|) gain array)."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """What one participant does: set ``items`` to ``value`` in their history (``position`` for ordered data)."""
+
+    user: int
+    items: tuple
+    value: float
+    position: str = "append"
+
+    def as_dict(self, interactions: Interactions | None = None) -> dict:
+        out = {"user": self.user, "items": list(self.items), "value": self.value, "position": self.position}
+        if interactions is not None:
+            out["user_id"] = _plain(interactions.users.ids[self.user])
+            out["item_ids"] = [_plain(interactions.items.ids[i]) for i in self.items]
+        return out
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True, eq=False)
+class SearchResult:
+    """The greedy search's plan and its trace.
+
+    Attributes
+    ----------
+    actions : list of Action
+        In the order they were chosen (a prefix is the plan of a smaller collective).
+    interactions : Interactions
+        Training interactions after every action.
+    trace : list of dict
+        One row per step: ``n_participants``, ``exposure`` (per variant, from the refitted working models:
+        the search's own estimate), ``surrogate``, ``seconds``.
+    stop_reason : str
+    gain_kind : str
+    variants : list of str
+    """
+
+    actions: list
+    interactions: Interactions
+    trace: list
+    stop_reason: str
+    gain_kind: str
+    variants: list = field(default_factory=list)
+
+
+@dataclass
+class _Variant:
+    """One model setting the plan must work for, with its working (refitted) copy."""
+
+    label: str
+    model: Recommender
+    start_margin: np.ndarray = None
+    thresholds: np.ndarray = None
+    target_scores: np.ndarray = None
+    open_targets: np.ndarray = None
+
+
+def search_strategy(
+    models: dict[str, Recommender],
+    train: Interactions,
+    targets,
+    audience,
+    pool,
+    *,
+    max_participants: int,
+    max_actions: int | None = None,
+    values: Sequence[float] = (5.0,),
+    bridges=(),
+    k: int = 10,
+    goal_exposure: float | None = None,
+    shortlist: int = 4,
+    position: str = "append",
+    progress: Callable[[int, int, dict], None] | None = None,
+) -> SearchResult:
+    """Greedy strategy search (see the module docstring).
+
+    Parameters
+    ----------
+    models : dict label -> fitted Recommender
+        The model variants the plan must work for (one for a plain search); all fitted on ``train``. They are not
+        modified (the search refits deep copies).
+    train : Interactions
+    targets, audience, pool : array-like of int
+        Target items; users who would like them; users willing to act (disjoint from the audience).
+    max_participants : int >= 1
+    max_actions : int or None
+        Items each participant sets (targets first, then bridge items); None = every target.
+    values : sequence of float
+        Values a participant may give (each is tried).
+    bridges : array-like of int
+        Non-target items a participant may also add (filled after the targets, most audience-held first).
+    k : int
+        List length of the exposure objective.
+    goal_exposure : float in (0, 1], optional
+        Stop once every variant's estimated exposure reaches it.
+    shortlist : int
+        Candidates evaluated by an actual refit per step for models whose gains are approximate (first-order,
+        half-step) or absent (then the shortlist is drawn from the pool members nearest the audience).
+    """
+    targets = np.unique(np.asarray(targets, dtype=np.int64))
+    audience = np.unique(np.asarray(audience, dtype=np.int64))
+    pool = np.unique(np.asarray(pool, dtype=np.int64))
+    bridges = np.setdiff1d(np.asarray(bridges, dtype=np.int64), targets)
+    values = tuple(float(v) for v in values)
+    _check(train, targets, audience, pool, max_participants, max_actions, values, k, goal_exposure)
+    per_user = targets.size + bridges.size if max_actions is None else int(max_actions)
+    n_targets = min(per_user, targets.size)
+    variants = [_Variant(label, copy.deepcopy(model)) for label, model in models.items()]
+    kinds = {gain_kind(v.model) for v in variants}
+    kind = kinds.pop() if len(kinds) == 1 else "refit"
+    current = train
+    for variant in variants:
+        _refresh(variant, audience, targets, k)
+        variant.start_margin = _margins(variant)
+    held_by_audience = np.bincount(train.matrix[audience].indices, minlength=train.n_items)
+    bridge_order = bridges[np.lexsort((bridges, -held_by_audience[bridges]))]
+    embedding_rank = _closeness(train, audience, pool) if kind != "exact" else None
+
+    actions: list[Action] = []
+    remaining = pool.copy()
+    trace = []
+    stop_reason = "budget"
+    for step in range(max_participants):
+        started = time.perf_counter()
+        candidates = _candidates(current, remaining, targets, n_targets, bridge_order, per_user, values, variants)
+        if not candidates:
+            stop_reason = "pool exhausted"
+            break
+        now = min(_surrogate(v, v.target_scores) for v in variants)
+        best, best_value = _choose(candidates, variants, audience, targets, kind, shortlist, current, k,
+                                   embedding_rank, remaining, position)
+        if best is None or best_value <= now + 1e-12:
+            stop_reason = "no candidate improves the objective"
+            break
+        action = candidates[best]
+        current = _commit(action, current, variants, audience, targets, k)
+        actions.append(action)
+        remaining = remaining[remaining != action.user]
+        exposure = {v.label: _exposure(v) for v in variants}
+        row = {
+            "step": step + 1,
+            "n_participants": len(actions),
+            "user": action.user,
+            "items": list(action.items),
+            "value": action.value,
+            "surrogate": float(min(_surrogate(v, v.target_scores) for v in variants)),
+            "exposure": exposure,
+            "seconds": time.perf_counter() - started,
+        }
+        trace.append(row)
+        if progress is not None:
+            progress(step + 1, max_participants, row)
+        if goal_exposure is not None and min(exposure.values()) >= goal_exposure:
+            stop_reason = "goal reached"
+            break
+    return SearchResult(actions, current, trace, stop_reason, kind, [v.label for v in variants])
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _check(train, targets, audience, pool, max_participants, max_actions, values, k, goal):
+    n_users, n_items = train.n_users, train.n_items
+    if targets.size == 0:
+        raise InvalidParameterError("no target items: name at least one target item or author")
+    if targets.min() < 0 or targets.max() >= n_items:
+        raise InvalidParameterError(f"target index out of range (the data has {n_items} items)")
+    if audience.size == 0:
+        raise InvalidParameterError(
+            "the targets have no audience (no test user holds a target): nothing to design for; choose other targets"
+        )
+    if pool.size == 0:
+        raise InvalidParameterError("the pool of willing participants is empty (after removing the audience)")
+    if pool.min() < 0 or pool.max() >= n_users:
+        raise InvalidParameterError(f"pool user index out of range (the data has {n_users} users)")
+    if np.isin(pool, audience).any():
+        raise InvalidParameterError("the pool may not contain audience users (they are who the campaign serves)")
+    if isinstance(max_participants, bool) or not isinstance(max_participants, int | np.integer) or max_participants < 1:
+        raise InvalidParameterError(f"max_participants must be an integer >= 1; got {max_participants!r}")
+    if max_actions is not None and (isinstance(max_actions, bool) or int(max_actions) < 1):
+        raise InvalidParameterError(f"max_actions must be an integer >= 1 or None; got {max_actions!r}")
+    if not values or not all(math.isfinite(v) for v in values):
+        raise InvalidParameterError(f"values must be finite numbers; got {values!r}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise InvalidParameterError(f"k must be an integer >= 1; got {k!r}")
+    if goal is not None and not 0 < goal <= 1:
+        raise InvalidParameterError(f"goal_exposure must lie in (0, 1]; got {goal!r}")
+
+
+# ---------------------------------------------------------------------------------------------- state
+def _refresh(variant: _Variant, audience, targets, k):
+    """Thresholds ``θ_a`` and target scores of the working model (exact: read from its scores)."""
+    scores = variant.model.score(audience)
+    seen = sp.csr_array(variant.model.seen_[audience])
+    unseen_target = np.ones((audience.size, targets.size), bool)
+    rows = np.repeat(np.arange(audience.size), np.diff(seen.indptr))
+    is_target = np.isin(seen.indices, targets)
+    unseen_target[rows[is_target], np.searchsorted(targets, seen.indices[is_target])] = False
+    others = scores.copy()
+    others[rows, seen.indices] = -np.inf
+    others[:, targets] = -np.inf
+    width = min(k, others.shape[1] - 1)
+    kth = -np.partition(-others, width - 1, axis=1)[:, width - 1]
+    variant.thresholds = kth
+    variant.target_scores = scores[:, targets]
+    variant.open_targets = unseen_target
+
+
+def _margins(variant: _Variant, target_scores=None) -> np.ndarray:
+    """``max_t S[a, t] - θ_a`` over each audience user's unseen targets (shape (|A|,) or (C, |A|))."""
+    scores = variant.target_scores if target_scores is None else target_scores
+    masked = np.where(variant.open_targets, scores, -np.inf)
+    return masked.max(axis=-1) - variant.thresholds
+
+
+def _surrogate(variant: _Variant, target_scores) -> float | np.ndarray:
+    margin = _margins(variant, target_scores)
+    start = variant.start_margin
+    with np.errstate(divide="ignore", invalid="ignore"):
+        progress = np.where(start < 0, 1.0 - margin / start, 0.0)
+    partial = 0.5 * np.clip(np.nan_to_num(progress, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
+    value = np.where(margin > 0, 1.0, partial)
+    return value.sum(axis=-1) / margin.shape[-1]
+
+
+def _exposure(variant: _Variant) -> float:
+    """Share of the audience whose best unseen target beats the ``k``-th non-target (the search's estimate)."""
+    return float((_margins(variant) > 0).mean())
+
+
+# ---------------------------------------------------------------------------------------------- candidates
+def _candidates(current, remaining, targets, n_targets, bridge_order, per_user, values, variants):
+    """One candidate per (pool member, value, with/without bridges): the targets most audience readers still
+    need (fewest reached first), then bridge items the member does not hold."""
+    need = np.zeros(targets.size)
+    for v in variants:
+        unreached = _margins(v) <= 0
+        need += (v.open_targets & unreached[:, None]).sum(axis=0)
+    chosen = np.sort(targets[np.lexsort((targets, -need))[:n_targets]])
+    matrix = current.matrix
+    out = []
+    for user in remaining:
+        held = matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]]
+        extra = per_user - chosen.size
+        options = [tuple(int(t) for t in chosen)]
+        if extra > 0 and bridge_order.size:
+            free = bridge_order[~np.isin(bridge_order, held)][:extra]
+            if free.size:
+                options.append(tuple(sorted(int(i) for i in np.concatenate([chosen, free]))))
+        for items in options:
+            for value in values:
+                out.append(Action(int(user), items, value))
+    return out
+
+
+def _rows(actions, n_items) -> sp.csr_array:
+    lengths = np.array([len(a.items) for a in actions])
+    indices = np.concatenate([np.asarray(a.items, dtype=np.int64) for a in actions])
+    data = np.concatenate([np.full(len(a.items), a.value) for a in actions])
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    return sp.csr_array((data, indices, indptr), shape=(len(actions), n_items))
+
+
+def _closeness(train, audience, pool) -> dict:
+    """Pool members ranked by cosine closeness to the audience's mean profile (the refit search's shortlist)."""
+    matrix = sp.csr_array(train.matrix)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).reshape(-1)
+    centre = np.asarray(matrix[audience].sum(axis=0)).reshape(-1)
+    closeness = (matrix[pool] @ centre) / np.where(norms[pool] > 0, norms[pool], 1.0)
+    order = pool[np.lexsort((pool, -closeness))]
+    return {int(u): r for r, u in enumerate(order)}
+
+
+# ---------------------------------------------------------------------------------------------- choosing
+def _choose(candidates, variants, audience, targets, kind, shortlist, current, k, embedding_rank, remaining,
+            position):
+    """Index of the best candidate and its objective value."""
+    if kind == "refit":
+        ranked = sorted(range(len(candidates)), key=lambda c: (embedding_rank[candidates[c].user], c))
+        return _by_refit(ranked[: max(1, shortlist)], candidates, variants, current, audience, targets, k)
+    scores = np.full(len(candidates), np.inf)
+    participants = np.array([a.user for a in candidates])
+    for variant in variants:
+        values = np.empty(len(candidates))
+        for start in range(0, len(candidates), _CANDIDATE_CHUNK):
+            chunk = candidates[start : start + _CANDIDATE_CHUNK]
+            gains = target_gains(variant.model, audience, targets, participants[start : start + len(chunk)],
+                                 _rows(chunk, current.n_items))
+            values[start : start + len(chunk)] = _surrogate(variant, variant.target_scores[None] + gains)
+        scores = np.minimum(scores, values)
+    order = np.lexsort((np.arange(len(candidates)), -scores))
+    if kind == "exact":
+        return int(order[0]), float(scores[order[0]])
+    return _by_refit(order[: max(1, shortlist)].tolist(), candidates, variants, current, audience, targets, k)
+
+
+def _by_refit(indices, candidates, variants, current, audience, targets, k):
+    """Evaluate a few candidates by refitting copies of the working models; the best by the (worst-case)
+    surrogate of the refitted scores."""
+    best, best_value = None, -np.inf
+    for c in indices:
+        action = candidates[c]
+        new, delta = _added(current, action)
+        value = np.inf
+        for variant in variants:
+            trial = _Variant(variant.label, copy.deepcopy(variant.model).refit(new, delta),
+                             start_margin=variant.start_margin)
+            _refresh(trial, audience, targets, k)
+            value = min(value, float(_surrogate(trial, trial.target_scores)))
+        if value > best_value:
+            best, best_value = c, value
+    return best, best_value
+
+
+def _added(current: Interactions, action: Action):
+    items = np.asarray(action.items, dtype=np.int64)
+    order = None
+    if current.order is not None:
+        row = current.order.data[current.order.indptr[action.user] : current.order.indptr[action.user + 1]]
+        finite = row[np.isfinite(row)]
+        last = finite.max() if finite.size else 0.0
+        order = last + 1.0 + np.arange(items.size)
+    return current.with_added(
+        np.repeat(current.users.ids[action.user], items.size),
+        current.items.ids[items],
+        np.full(items.size, action.value),
+        order,
+    )
+
+
+def _commit(action, current, variants, audience, targets, k) -> Interactions:
+    new, delta = _added(current, action)
+    for variant in variants:
+        variant.model.refit(new, delta)
+        _refresh(variant, audience, targets, k)
+    return new
