@@ -19,7 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from recollective.game._checks import check_preferences
-from recollective.game._incentives_core import (
+from recollective.game._outcome import DEFAULT_TIE_RTOL
+from recollective.game._rank_rules import RankRule, as_rank_rule
+from recollective.game._strategy import CollectiveStrategy
+from recollective.game.incentives._core import (
     DEFAULT_MAX_EXACT,
     DEFAULT_RTOL,
     SubsetGame,
@@ -33,9 +36,6 @@ from recollective.game._incentives_core import (
     resolve_exact,
     single_threaded_blas,
 )
-from recollective.game._outcome import DEFAULT_TIE_RTOL
-from recollective.game._rank_rules import RankRule, as_rank_rule
-from recollective.game._strategy import CollectiveStrategy
 
 __all__ = ["CriticalMassResult", "critical_mass"]
 

@@ -34,10 +34,10 @@ Examples
 (1.08, 0.058, True)
 """
 
-from recollective.game._incentives_core import action_counts, payoffs
-from recollective.game._incentives_mass import CriticalMassResult, critical_mass
-from recollective.game._incentives_members import IncentiveReport, MemberIncentive, incentives
-from recollective.game._incentives_minimal import SubCollectives, minimal_subcollectives
+from recollective.game.incentives._core import action_counts, payoffs
+from recollective.game.incentives._mass import CriticalMassResult, critical_mass
+from recollective.game.incentives._members import IncentiveReport, MemberIncentive, incentives
+from recollective.game.incentives._minimal import SubCollectives, minimal_subcollectives
 
 __all__ = [
     "CriticalMassResult",

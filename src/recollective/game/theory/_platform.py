@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from recollective.game._theory_evaluator import ExactEvaluator
-from recollective.game._theory_spectral import secular_root
+from recollective.game.theory._evaluator import ExactEvaluator
+from recollective.game.theory._spectral import secular_root
 
 __all__ = ["PlatformStatements", "platform_statements"]
 

@@ -34,18 +34,18 @@ Examples
 (0.2628, 3)
 """
 
-from recollective.game._theory_certificates import (
+from recollective.game.theory._certificates import (
     PointCertificate,
     Theorem1Interval,
     corollary_2_3,
     theorem1_interval,
     theorem1_refined,
 )
-from recollective.game._theory_evaluator import ExactEvaluator, TheoryPoint
-from recollective.game._theory_platform import PlatformStatements, platform_statements
-from recollective.game._theory_report import TheoryReport, theory_report
-from recollective.game._theory_robust import RobustnessRadius, RobustUprating, robust_uprating, robustness_radius
-from recollective.game._theory_spectral import (
+from recollective.game.theory._evaluator import ExactEvaluator, TheoryPoint
+from recollective.game.theory._platform import PlatformStatements, platform_statements
+from recollective.game.theory._report import TheoryReport, theory_report
+from recollective.game.theory._robust import RobustnessRadius, RobustUprating, robust_uprating, robustness_radius
+from recollective.game.theory._spectral import (
     RetentionTest,
     SpectralData,
     mu_enclosure,
@@ -53,8 +53,8 @@ from recollective.game._theory_spectral import (
     secular_root,
     spectral_data,
 )
-from recollective.game._theory_structure import DEFAULT_STRUCTURE_RTOL, StructureResult, detect_structure
-from recollective.game._theory_window import TheoryWindowResult, theory_window
+from recollective.game.theory._structure import DEFAULT_STRUCTURE_RTOL, StructureResult, detect_structure
+from recollective.game.theory._window import TheoryWindowResult, theory_window
 
 __all__ = [
     "DEFAULT_STRUCTURE_RTOL",

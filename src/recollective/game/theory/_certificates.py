@@ -6,7 +6,7 @@ arithmetic with corner products). Every test is sufficient, not necessary: a poi
 be Pareto-effective (Remark 2.7; coverage in docs/theory.md). Each result lists every condition with its slack
 (the smallest left-hand side over the users it quantifies; > 0 means it holds) and the user where it is smallest.
 
-Notation as in :mod:`recollective.game._theory_spectral`; in the rank-one case A = a b^T with a, b > 0
+Notation as in :mod:`recollective.game.theory._spectral`; in the rank-one case A = a b^T with a, b > 0
 (normalised so that ||b|| = 1), S_a = sum_{u in C} a_u, sigma_A = ||a|| ||b||, b_max = max_j b_j.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recollective.game._theory_spectral import SpectralData, mu_enclosure
+from recollective.game.theory._spectral import SpectralData, mu_enclosure
 
 __all__ = [
     "C_STAR",

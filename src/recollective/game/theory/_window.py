@@ -2,7 +2,7 @@
 
 When the instance has the structure of THEORY.md §1 (majority–minority, rank-one minority block, gap condition),
 one target item and a collective of majority users, the outcome at each x comes from
-:class:`~recollective.game._theory_evaluator.ExactEvaluator` (O((m1 + n1) k1) per x plus rows that are close to a
+:class:`~recollective.game.theory._evaluator.ExactEvaluator` (O((m1 + n1) k1) per x plus rows that are close to a
 tie) instead of a decomposition of an n_users x n_items matrix. The method:
 
 1. k* changes at exactly one point, x_k (Theorem 2.1): k* = k1 for x <= x_k and k1 + 1 above. The scan holds
@@ -33,10 +33,10 @@ from threadpoolctl import threadpool_limits
 from recollective.game._family import FamilyPoint
 from recollective.game._outcome import DEFAULT_TIE_RTOL, outcome
 from recollective.game._rank_rules import AbsoluteThreshold, RankRule
-from recollective.game._theory_evaluator import ExactEvaluator
-from recollective.game._theory_spectral import spectral_data
-from recollective.game._theory_structure import DEFAULT_STRUCTURE_RTOL, detect_structure
 from recollective.game._windows import WindowResult, _merge, _pieces, check_window_arguments, effective_window
+from recollective.game.theory._evaluator import ExactEvaluator
+from recollective.game.theory._spectral import spectral_data
+from recollective.game.theory._structure import DEFAULT_STRUCTURE_RTOL, detect_structure
 
 __all__ = ["TheoryWindowResult", "theory_window"]
 

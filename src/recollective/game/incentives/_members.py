@@ -10,7 +10,7 @@ altruistic payoff net of action costs and C the collective:
   strategy survives u's departure and u saves the cost of acting;
 * a non-member v is a free rider when w_v(C) > w_v(truthful): v gains without acting.
 
-Minimal sub-collectives are in :mod:`recollective.game._incentives_minimal`.
+Minimal sub-collectives are in :mod:`recollective.game.incentives._minimal`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recollective.game._incentives_core import (
+from recollective.game._outcome import DEFAULT_TIE_RTOL
+from recollective.game._pareto import ParetoComparison
+from recollective.game._rank_rules import RankRule
+from recollective.game._strategy import CollectiveStrategy
+from recollective.game.incentives._core import (
     DEFAULT_MAX_EXACT,
     DEFAULT_RTOL,
     check_weight,
@@ -28,11 +32,7 @@ from recollective.game._incentives_core import (
     resolve_exact,
     single_threaded_blas,
 )
-from recollective.game._incentives_minimal import SubCollectives, find_subcollectives, setup_game
-from recollective.game._outcome import DEFAULT_TIE_RTOL
-from recollective.game._pareto import ParetoComparison
-from recollective.game._rank_rules import RankRule
-from recollective.game._strategy import CollectiveStrategy
+from recollective.game.incentives._minimal import SubCollectives, find_subcollectives, setup_game
 
 __all__ = ["IncentiveReport", "MemberIncentive", "incentives"]
 

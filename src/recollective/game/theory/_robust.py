@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recollective.game._theory_evaluator import ExactEvaluator
+from recollective.game.theory._evaluator import ExactEvaluator
 
 __all__ = ["RobustUprating", "RobustnessRadius", "robust_uprating", "robustness_radius"]
 

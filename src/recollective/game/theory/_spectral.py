@@ -20,7 +20,7 @@ import numpy as np
 
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_indices
-from recollective.game._theory_structure import StructureResult
+from recollective.game.theory._structure import StructureResult
 
 __all__ = ["RetentionTest", "SpectralData", "mu_enclosure", "retention_test", "secular_root", "spectral_data"]
 

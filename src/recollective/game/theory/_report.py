@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_alpha, check_indices, check_preferences
 from recollective.game._outcome import DEFAULT_TIE_RTOL
-from recollective.game._theory_certificates import (
+from recollective.game.theory._certificates import (
     MajorityBlock,
     PointCertificate,
     Theorem1Interval,
@@ -26,12 +26,12 @@ from recollective.game._theory_certificates import (
     theorem1_interval,
     theorem1_refined,
 )
-from recollective.game._theory_evaluator import ExactEvaluator
-from recollective.game._theory_platform import PlatformStatements, platform_statements
-from recollective.game._theory_robust import RobustnessRadius, RobustUprating, robust_uprating, robustness_radius
-from recollective.game._theory_spectral import RetentionTest, SpectralData, retention_test, spectral_data
-from recollective.game._theory_structure import DEFAULT_STRUCTURE_RTOL, StructureResult, detect_structure
-from recollective.game._theory_window import TheoryWindowResult, theory_window
+from recollective.game.theory._evaluator import ExactEvaluator
+from recollective.game.theory._platform import PlatformStatements, platform_statements
+from recollective.game.theory._robust import RobustnessRadius, RobustUprating, robust_uprating, robustness_radius
+from recollective.game.theory._spectral import RetentionTest, SpectralData, retention_test, spectral_data
+from recollective.game.theory._structure import DEFAULT_STRUCTURE_RTOL, StructureResult, detect_structure
+from recollective.game.theory._window import TheoryWindowResult, theory_window
 
 __all__ = ["TheoryReport", "certified_runs", "theory_report"]
 

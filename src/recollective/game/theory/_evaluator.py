@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recollective.game._outcome import DEFAULT_TIE_RTOL, top_items
-from recollective.game._theory_spectral import SpectralData, secular_root
+from recollective.game.theory._spectral import SpectralData, secular_root
 
 __all__ = ["ExactEvaluator", "TheoryPoint"]
 
