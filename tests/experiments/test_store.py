@@ -128,3 +128,71 @@ def test_run_command_summary_and_json(tmp_path):
     assert len(expand_cells(load_experiment_config(config))) == 4
 
 
+
+
+def _edit_a_value(path):
+    """Change one stored number in place, keeping the file a valid Parquet file (as a hand edit would)."""
+    import pyarrow as pa
+
+    table = pq.read_table(path)
+    column = table.column_names.index("ndcg_after")
+    table = table.set_column(column, "ndcg_after", pa.array([0.123456] * table.num_rows))
+    pq.write_table(table, path)
+
+
+def test_the_manifest_records_a_checksum_per_rows_file_and_no_lock_is_left(tmp_path, small):
+    from recollective.experiments._store import file_sha256
+
+    run_experiment(small, tmp_path)
+    run_dir = tmp_path / "small"
+    files = json.loads((run_dir / "manifest.json").read_text())["files"]
+    assert sorted(files) == sorted(p.name for p in run_dir.glob("rows-*.parquet"))
+    assert all(record == {"sha256": file_sha256(run_dir / name), "n_cells": 1} for name, record in files.items())
+    assert not (run_dir / ".lock").exists()  # removed when the run finished
+    assert sorted(p.name for p in run_dir.iterdir()) == sorted(["manifest.json", *files])
+
+
+@pytest.mark.parametrize("damage", ["edited", "truncated", "missing", "unrecorded_truncated"])
+def test_run_recomputes_damaged_files_and_readers_refuse_them(tmp_path, small, damage):
+    run_experiment(small, tmp_path)
+    run_dir = tmp_path / "small"
+    reference = load_results(run_dir)
+    victim = sorted(run_dir.glob("rows-*.parquet"))[2]
+    if damage == "edited":
+        _edit_a_value(victim)
+    elif damage == "missing":
+        victim.unlink()
+    else:
+        victim.write_bytes(victim.read_bytes()[:-40])
+    if damage == "unrecorded_truncated":  # as a killed run leaves it: written, not yet in the manifest
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        del manifest["files"][victim.name]
+        (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    if damage in ("edited", "truncated"):
+        with pytest.raises(DataError) as error:
+            load_results(run_dir)
+        assert str(error.value) == (
+            f"{victim}: altered or truncated after the run wrote it (its SHA-256 differs from manifest.json); run the "
+            "experiment again (recollective run CONFIG) to compute its cells afresh"
+        )
+        report = CliRunner().invoke(app, ["report", str(run_dir)])
+        assert report.exit_code == 2 and report.stderr.strip() == f"error: {error.value}"
+        assert not (run_dir / "report.html").exists()
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert (document["ran"], document["skipped"]) == (1, 3)
+    problem = {
+        "edited": "was altered or truncated after it was written (its SHA-256 differs from manifest.json); removed, "
+        "its cells are computed again",
+        "truncated": "was altered or truncated after it was written (its SHA-256 differs from manifest.json); "
+        "removed, its cells are computed again",
+        "missing": "is missing; its 1 cell(s) are computed again",
+        "unrecorded_truncated": "cannot be read (a truncated or damaged Parquet file); removed, its cells are "
+        "computed again",
+    }[damage]
+    assert document["repaired"] == [f"{victim} {problem}"]
+    assert result.stderr.strip() == f"note: {victim} {problem}"
+    assert load_results(run_dir) == reference
+    assert json.loads((run_dir / "manifest.json").read_text())["runs"][-1]["files_repaired"] == 1

@@ -157,14 +157,16 @@ class SweepConfig(_Section):
 def read_toml(path) -> dict:
     """The parsed TOML file at ``path``; ``ConfigError`` ``<file>: ...`` when it is missing, a folder, unreadable or
     not TOML."""
+    from recollective._files import read_regular
+
     path = Path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder; give a .toml file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give a .toml file")
+    try:  # a FIFO or a device is refused, not waited on or read forever
+        return tomllib.loads(read_regular(path, "a .toml file", ConfigError).decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
@@ -229,14 +231,18 @@ def split_and_select_targets(data, split: SplitSection, spec: TargetSection):
     """
     from recollective.data._splits import split_interactions
     from recollective.data._targets import explicit_targets, longtail_targets
-    from recollective.errors import InvalidParameterError
+    from recollective.errors import DataError, InvalidParameterError
 
     train, test = split_interactions(data, split.method, split.test_fraction, rng=split.seed)
     if spec.method == "explicit":
         if not spec.item_ids and not spec.authors:
             raise InvalidParameterError("targets.item_ids and targets.authors are both empty (method explicit)")
-        targets = explicit_targets(train, item_ids=spec.item_ids or None, authors=spec.authors or None,
-                                   audience_from=test, threshold=spec.relevance_threshold)
+        try:
+            targets = explicit_targets(train, item_ids=spec.item_ids or None, authors=spec.authors or None,
+                                       audience_from=test, threshold=spec.relevance_threshold)
+        except DataError as exc:  # name the config field: an id or author the training data does not have
+            fields = " / ".join(f"targets.{name}" for name in ("item_ids", "authors") if getattr(spec, name))
+            raise DataError(f"{fields}: {exc}") from None
     else:
         targets = longtail_targets(train, audience_from=test, head_share=spec.head_share,
                                    min_audience=spec.min_audience, by=spec.by, max_targets=spec.max_targets,

@@ -9,7 +9,7 @@ from recollective.campaigns._spec import Campaign
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
 
-__all__ = ["eligible_users", "select_participants", "user_embedding"]
+__all__ = ["checked_pool", "eligible_users", "select_participants", "user_embedding"]
 
 
 def eligible_users(campaign: Campaign, interactions: Interactions, audience: np.ndarray) -> np.ndarray:
@@ -37,6 +37,28 @@ def eligible_users(campaign: Campaign, interactions: Interactions, audience: np.
             f"campaign.members: user index {int(bad[0])} is out of range (the data has {n_users} users)"
         )
     return members
+
+
+def checked_pool(campaign: Campaign, interactions: Interactions, audience: np.ndarray) -> tuple[np.ndarray, int]:
+    """(eligible users, how many the size asks for); InvalidParameterError when the policy cannot supply them.
+
+    Cheap (no embedding, no draw): experiments call it for every policy and size before anything is stored.
+    """
+    audience = np.asarray(audience, dtype=np.int64)
+    pool = eligible_users(campaign, interactions, audience)
+    wanted = campaign.n_selected(interactions.n_users)
+    if campaign.participants == "explicit":
+        return pool, pool.size
+    if wanted > pool.size:
+        raise InvalidParameterError(
+            f"campaign.size asks for {wanted} participants but policy {campaign.participants!r} has only "
+            f"{pool.size} eligible users; lower the size or choose another policy"
+        )
+    if campaign.participants == "closest" and audience.size == 0:
+        raise InvalidParameterError(
+            'campaign.participants="closest" needs a non-empty target audience to be close to'
+        )
+    return pool, wanted
 
 
 def select_participants(
@@ -67,21 +89,11 @@ def select_participants(
     """
     generator = as_generator(rng)
     audience = np.asarray(audience, dtype=np.int64)
-    pool = eligible_users(campaign, interactions, audience)
-    wanted = campaign.n_selected(interactions.n_users)
+    pool, wanted = checked_pool(campaign, interactions, audience)
     if campaign.participants == "explicit":
         return pool
-    if wanted > pool.size:
-        raise InvalidParameterError(
-            f"campaign.size asks for {wanted} participants but policy {campaign.participants!r} has only "
-            f"{pool.size} eligible users; lower the size or choose another policy"
-        )
     if campaign.participants != "closest":
         return np.sort(generator.choice(pool, wanted, replace=False))
-    if audience.size == 0:
-        raise InvalidParameterError(
-            'campaign.participants="closest" needs a non-empty target audience to be close to'
-        )
     points = user_embedding(interactions, rng=generator) if embedding is None else np.asarray(embedding)
     norms = np.linalg.norm(points, axis=1)
     unit = points / np.where(norms > 0, norms, 1.0)[:, None]

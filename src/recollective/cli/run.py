@@ -35,6 +35,9 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar (drawn on a terminal only) and no log messages.")
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Run a grid above 10,000 cells or a world larger than this machine's memory.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as one JSON document.")] = False,
 ) -> None:
     """Run every cell of CONFIG (models x participants x positions x sizes x seeds) not yet stored."""
@@ -54,7 +57,9 @@ def run(
             bar.update(task, total=total, completed=done, description=f"{settings.name}: {where}")
 
         summary = run_experiment(settings, out, executor=executor, workers=workers, address=address,
-                                 batch_size=batch_size, progress=advance)
+                                 batch_size=batch_size, progress=advance, yes=yes)
+    for note in summary["repaired"]:  # stored files found missing or damaged, whose cells ran again
+        err_console.print(f"note: {note}", markup=False, soft_wrap=True)
     if json_out:
         emit_json(summary)
         return

@@ -109,6 +109,17 @@ def _prepare(config: ExperimentConfig) -> _Inputs:
     return _INPUTS[key]
 
 
+def prepared_inputs(config: ExperimentConfig) -> _Inputs:
+    """The shared inputs of every cell of ``config`` (cached in this process, as the cells use them)."""
+    return _prepare(config)
+
+
+def forget_inputs() -> None:
+    """Drop this process's cached inputs and baselines (when the cells run elsewhere)."""
+    _INPUTS.clear()
+    _BASELINES.clear()
+
+
 def _load_inputs(config: ExperimentConfig) -> _Inputs:
     from recollective.campaigns import target_audience, user_embedding
     from recollective.campaigns._config import load_config_data, split_and_select_targets

@@ -3,13 +3,20 @@
 Layout::
 
     runs/<name>/
-        manifest.json       config, columns, cells (keys + hash, grid order), versions, git, machine, runs, timings
+        manifest.json       config, columns, cells (keys + hash, grid order), versions, git, machine, runs, timings,
+                            files (the SHA-256 and cell count of every rows file)
         rows-<id>.parquet   one file per finished batch of cells (a batch is one cell or a few)
-        .lock               held (flock) by the run writing here; released by the OS when the run dies
+        .lock               held (flock) by the run writing here; removed when it finishes (the OS releases the
+                            lock of a run that dies)
 
 Every file is written to a temporary name in the same folder, flushed, fsync'ed and renamed over its final name
 (``os.replace``), so a reader sees a whole file or none; readers look only at ``rows-*.parquet`` and ignore
 temporary files. A cell is stored when its hash is in some file; resuming skips those cells.
+
+Integrity: the manifest records each rows file's SHA-256 (during a run at least every few seconds, and at its
+end). A run checks every file first (:meth:`ResultsStore.check_files`): a recorded file that is missing, truncated
+or altered, or an unrecorded one that cannot be read, is removed and its cells are computed again, with a note
+saying which. Readers (:func:`load_results`, the report) refuse a store whose recorded files do not match.
 """
 
 from __future__ import annotations
@@ -20,13 +27,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from recollective._files import atomic_write_bytes
 from recollective.errors import DataError
 
 __all__ = ["ResultsStore", "load_results", "load_table"]
@@ -48,28 +55,22 @@ def _column_type(name: str) -> pa.DataType:
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, fsync it, rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    atomic_write_bytes(path, write)
 
 
 def write_json_atomic(path: Path, document: dict) -> None:
     """``document`` as indented JSON (NaN refused), written atomically."""
     text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n"
     _atomic_write(Path(path), lambda handle: handle.write(text.encode()))
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 (hex) of the file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class ResultsStore:
@@ -81,19 +82,32 @@ class ResultsStore:
     # --------------------------------------------------------------------------------------- writing
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the run folder for writing; DataError when another live process holds it."""
+        """Hold the run folder for writing; DataError when another live process holds it. The lock file is
+        removed on the way out (while still held), so a finished run leaves none behind."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(self.run_dir / ".lock", "a")  # noqa: SIM115 - held for the whole block
-        try:
+        path = self.run_dir / ".lock"
+        while True:
+            handle = open(path, "a")  # noqa: SIM115 - held for the whole block
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                handle.close()
                 raise DataError(
                     f"{self.run_dir} is being written by another run; wait for it or choose another --out"
                 ) from None
+            try:  # the holder before us may have removed the file we locked: lock the one on disk then
+                same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            handle.close()
+        try:
             self._remove_temporaries()
             yield
         finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
             handle.close()
 
     def _remove_temporaries(self) -> None:
@@ -115,7 +129,8 @@ class ResultsStore:
             raise DataError(f"{path}: unreadable manifest ({exc}); remove the run folder to start afresh") from None
 
     def write_rows(self, rows: Sequence[dict], columns: Sequence[str], seconds: float = math.nan) -> Path:
-        """Store finished rows as one Parquet file named by their cell hashes; returns its path."""
+        """Store finished rows as one Parquet file named by their cell hashes; returns its path (record its
+        :func:`file_sha256` in the manifest's ``files``)."""
         if not rows:
             raise DataError("write_rows needs at least one row")
         table = rows_to_table(rows, columns)
@@ -137,11 +152,57 @@ class ResultsStore:
             hashes.update(_read_file(path, ["cell"]).column("cell").to_pylist())
         return hashes
 
+    def check_files(self, recorded: dict) -> tuple[dict, set[str], list[str]]:
+        """Check every rows file against ``recorded`` (the manifest's ``files``: name -> sha256, n_cells) while
+        holding the lock; remove the damaged ones so that their cells are computed again.
+
+        Returns ``(files, hashes, notes)``: the records of the files kept (unrecorded readable files, left by a
+        killed run, are adopted), the cell hashes they hold, and one note per file removed or missing.
+        """
+        kept, hashes, notes = {}, set(), []
+        on_disk = {path.name: path for path in self.files()}
+        for name, record in sorted(recorded.items()):
+            if name not in on_disk:
+                notes.append(f"{self.run_dir / name} is missing; its {record['n_cells']} cell(s) are computed again")
+        for name, path in on_disk.items():
+            digest = file_sha256(path)
+            problem = None
+            if name in recorded and recorded[name]["sha256"] != digest:
+                problem = "was altered or truncated after it was written (its SHA-256 differs from manifest.json)"
+            else:
+                try:
+                    cells = _read_file(path, ["cell"]).column("cell").to_pylist()
+                except DataError:
+                    problem = "cannot be read (a truncated or damaged Parquet file)"
+            if problem is not None:
+                path.unlink()
+                notes.append(f"{path} {problem}; removed, its cells are computed again")
+                continue
+            kept[name] = {"sha256": digest, "n_cells": len(cells)}
+            hashes.update(cells)
+        return kept, hashes, notes
+
+    def verify(self, manifest: dict) -> None:
+        """DataError naming the first rows file that is missing or differs from the manifest's record."""
+        for name, record in sorted(manifest.get("files", {}).items()):
+            path = self.run_dir / name
+            if not path.is_file():
+                raise DataError(
+                    f"{path}: missing, though manifest.json records it; run the experiment again "
+                    "(recollective run CONFIG) to compute its cells"
+                )
+            if file_sha256(path) != record["sha256"]:
+                raise DataError(
+                    f"{path}: altered or truncated after the run wrote it (its SHA-256 differs from manifest.json); "
+                    "run the experiment again (recollective run CONFIG) to compute its cells afresh"
+                )
+
     def table(self) -> pa.Table:
         """Rows of the manifest's cells, one per cell (first file wins), in the grid's order."""
         manifest = self.read_manifest()
         if manifest is None:
             raise DataError(f"{self.run_dir}: no {MANIFEST}; is this a run folder (runs/<name>)?")
+        self.verify(manifest)
         order = {cell["cell"]: index for index, cell in enumerate(manifest["cells"])}
         columns = list(manifest["columns"])
         schema = pa.schema([(name, _column_type(name)) for name in columns])
@@ -164,7 +225,10 @@ def _read_file(path: Path, columns: list[str] | None = None) -> pa.Table:
     try:
         return pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: unreadable results file ({exc}); delete it and run again to recompute it") from None
+        raise DataError(
+            f"{path}: unreadable results file ({exc}); run the experiment again (recollective run CONFIG) to "
+            "compute its cells afresh"
+        ) from None
 
 
 def rows_to_table(rows: Sequence[dict], columns: Sequence[str]) -> pa.Table:
