@@ -4,13 +4,20 @@ Goal: at least ``goal_exposure`` of the target audience sees a target in its top
 participants' NDCG@k falls by at most ``max_participant_loss`` (mean over seeds). Sizes are tried in increasing
 order for every (participants, position) pair; the plan is the feasible cell with the fewest participants
 (ties: higher exposure).
+
+The policy ``optimized`` chooses its participants by the strategy search (:mod:`recollective.campaigns.design`):
+per seed, one greedy search over every non-audience user up to the largest size, whose prefixes are the
+collectives of the smaller sizes; each is then evaluated exactly like the other policies (as an explicit campaign).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from recollective.campaigns._spec import Campaign
 from recollective.campaigns._sweep import summarize_rows, sweep_campaigns
@@ -70,11 +77,18 @@ def plan_campaign(
         raise InvalidParameterError(f"goal_exposure must lie in (0, 1]; got {goal_exposure!r}")
     if not math.isfinite(max_participant_loss) or max_participant_loss < 0:
         raise InvalidParameterError(f"max_participant_loss must be >= 0; got {max_participant_loss!r}")
-    rows = sweep_campaigns(
-        {"model": model}, train, test, campaign, sizes=sorted(sizes), seeds=seeds, participants=participants,
-        positions=positions, k=k, relevance_threshold=relevance_threshold, noise_floor=False, skip_ineligible=True,
-        progress=progress,
-    )
+    participants = list(participants)
+    fixed = [p for p in participants if p != "optimized"]
+    rows = []
+    if fixed:
+        rows = sweep_campaigns(
+            {"model": model}, train, test, campaign, sizes=sorted(sizes), seeds=seeds, participants=fixed,
+            positions=positions, k=k, relevance_threshold=relevance_threshold, noise_floor=False,
+            skip_ineligible=True, progress=progress,
+        )
+    if "optimized" in participants:
+        rows += optimized_rows(model, train, test, campaign, sizes=sorted(sizes), seeds=seeds, k=k,
+                               relevance_threshold=relevance_threshold, progress=progress)
     if not rows:
         raise InvalidParameterError(
             "no (policy, size) cell has enough eligible users; try smaller sizes or the random policy"
@@ -88,6 +102,59 @@ def plan_campaign(
     best = min(feasible, key=lambda r: (r["n_participants"], -r["target_exposure_after"])) if feasible else None
     text = _describe(best, campaign, summary, goal_exposure, max_participant_loss, item_names, train.n_users)
     return CampaignPlan(best is not None, best, summary, goal_exposure, max_participant_loss, text)
+
+
+def optimized_rows(
+    model: Recommender,
+    train: Interactions,
+    test: Interactions,
+    campaign: Campaign,
+    *,
+    sizes: Sequence[float | int],
+    seeds: Sequence[int],
+    k: int = 10,
+    relevance_threshold: float | None = None,
+    progress: Callable[[int, int, dict], None] | None = None,
+) -> list[dict]:
+    """Sweep rows (as :func:`sweep_campaigns` writes them) of the ``optimized`` policy: per seed, the greedy
+    search's first ``n`` participants for each size ``n``, each adding every target with ``campaign.rating``."""
+    from recollective.campaigns._evaluate import evaluate_campaign, target_audience
+    from recollective.campaigns._sweep import ROW_METRICS
+    from recollective.campaigns.design import search_strategy
+
+    if campaign.budget is not None:
+        raise InvalidParameterError(
+            "the optimized policy in a plan adds every target (budget None); use `campaign design --max-actions` "
+            "for per-participant budgets"
+        )
+    audience = target_audience(test, campaign.targets, relevance_threshold)
+    pool = np.setdiff1d(np.arange(train.n_users), audience)
+    counts = {size: dataclasses.replace(campaign, size=size).n_selected(train.n_users) for size in sizes}
+    largest = max(counts.values())
+    rows, done, total = [], 0, len(seeds) * len(sizes)
+    for seed in seeds:
+        baseline = model.clone()
+        if "rng" in baseline.get_params():
+            baseline.set_params(rng=int(seed))
+        baseline.fit(train)
+        found = search_strategy({"base": baseline}, train, campaign.targets, audience, pool,
+                                max_participants=min(largest, pool.size), values=(campaign.rating,), k=k)
+        for size in sizes:
+            members = tuple(a.user for a in found.actions[: counts[size]])
+            done += 1
+            if not members:
+                continue
+            cell = dataclasses.replace(campaign, participants="explicit", members=members, size=len(members),
+                                       participation=1.0, position="append")
+            outcome = evaluate_campaign(baseline, train, test, cell, k=k, rng=int(seed), audience=audience,
+                                        relevance_threshold=relevance_threshold)
+            row = {"model": "model", "seed": int(seed), "participants": "optimized", "position": "append",
+                   "size": size}
+            row.update({key: outcome.summary[key] for key in ROW_METRICS})
+            rows.append(row)
+            if progress is not None:
+                progress(done, total, row)
+    return rows
 
 
 def _describe(best, campaign, summary, goal, max_loss, item_names, n_users) -> str:

@@ -2,8 +2,8 @@
 
 Ties the pieces together: the audience (test users with a held-out target), the pool (default: every
 non-audience user), bridge candidates (the items the audience holds most often), model variants for robustness,
-the greedy search (:func:`search_strategy`), verification by cold fits (:func:`verify_plan`) and a repair step
-that drops participants a cold fit shows worse off beyond the noise floor, then verifies again.
+the greedy search (:func:`search_strategy`), verification by cold fits (:func:`verify_plan`) and a repair loop
+that searches again without the participants a cold fit shows worse off beyond the noise floor.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recollective.campaigns._evaluate import estimate_noise_floor, target_audience
-from recollective.campaigns.design._search import Action, _added, search_strategy
+from recollective.campaigns.design._search import Action, search_strategy
 from recollective.campaigns.design._verify import verify_plan
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
@@ -45,7 +45,7 @@ class CampaignDesign:
         Constraints met (and the goal reached, when one was set) in every variant's cold fit.
     stop_reason, gain_kind : str
     repaired : list of int
-        Participants dropped because a cold fit showed them worse off.
+        Pool members left out of the final search because a cold fit of an earlier plan showed them worse off.
     robustness_cost : dict or None
         With variants and a goal: participants the plain (base-only) search needed versus the robust one.
     interactions : Interactions
@@ -117,7 +117,8 @@ class CampaignDesign:
             f"- Constraints met: {'yes' if self.feasible else 'no'} ({self.stop_reason}).",
         ]
         if self.repaired:
-            lines.append(f"- {len(self.repaired)} participant(s) dropped because a cold fit showed them worse off.")
+            lines.append(f"- {len(self.repaired)} reader(s) left out: a cold fit of an earlier plan showed them worse "
+                         "off.")
         if len(self.variants) > 1:
             worst = min(row["target_exposure_after"] for row in self.variants.values())
             lines.append(f"- Robust across {len(self.variants)} model settings: lowest verified reach {_pct(worst)}.")
@@ -144,11 +145,36 @@ def _escape(text: str) -> str:
 
 
 def plan_interactions(train: Interactions, actions: Sequence[Action]) -> Interactions:
-    """``train`` with every action applied (in order)."""
-    current = train
-    for action in actions:
-        current, _ = _added(current, action)
-    return current
+    """``train`` with every action applied."""
+    return _plan_with_delta(train, actions)[0]
+
+
+def _plan_with_delta(train: Interactions, actions: Sequence[Action]):
+    """(``train`` with every action applied, the delta from ``train``), in one ``with_added``."""
+    from recollective.campaigns._apply import _orders
+
+    if not actions:
+        return train.with_added(np.empty(0, train.users.ids.dtype), np.empty(0, train.items.ids.dtype))
+    users = np.concatenate([np.full(len(a.items), a.user) for a in actions])
+    items = np.concatenate([np.asarray(a.items, dtype=np.int64) for a in actions])
+    values = np.concatenate([np.full(len(a.items), a.value) for a in actions])
+    order = None
+    if train.order is not None:
+        order = np.concatenate([
+            _orders(a.position, train, np.array([a.user]), len(a.items), np.random.default_rng(0)).reshape(-1)
+            for a in actions
+        ])
+    return train.with_added(train.users.ids[users], train.items.ids[items], values, order)
+
+
+def _estimated_exposure(model, train, actions, audience, targets, k) -> float:
+    """Target exposure by the model's refit fast path (what the search relies on), for the approximation error."""
+    import copy
+
+    changed, delta = _plan_with_delta(train, actions)
+    refitted = copy.deepcopy(model).refit(changed, delta)
+    lists, _ = refitted.recommend(audience, k)
+    return float(np.isin(lists, targets).any(axis=1).mean())
 
 
 def design_campaign(
@@ -170,8 +196,10 @@ def design_campaign(
     max_participant_loss: float | None = None,
     max_majority_loss: float = 0.01,
     repair: bool = True,
+    repair_rounds: int = 2,
     relevance_threshold: float | None = None,
     shortlist: int = 4,
+    position: str = "append",
     item_names: Callable[[Sequence[int]], list[str]] | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> CampaignDesign:
@@ -187,7 +215,7 @@ def design_campaign(
     audience : array-like of int, optional
     pool : array-like of int, optional
         Willing participants (default: every user outside the audience). Audience users in it are dropped.
-    max_participants, max_actions, values, k, goal_exposure, shortlist
+    max_participants, max_actions, values, k, goal_exposure, shortlist, position
         See :func:`search_strategy`.
     n_bridges : int >= 0
         Bridge candidates: the ``n_bridges`` non-target items the audience holds most often in training.
@@ -201,7 +229,8 @@ def design_campaign(
     max_majority_loss : float
         Largest allowed mean NDCG loss of the test users outside the audience.
     repair : bool
-        Drop participants that a cold fit shows worse off beyond the floor and verify again (once).
+        When a cold fit breaks a constraint, search again without the participants it shows worse off beyond the
+        floor (at most ``repair_rounds`` times).
     """
     if not model.is_fitted():
         raise InvalidParameterError("design_campaign needs a model fitted on the training interactions")
@@ -231,12 +260,7 @@ def design_campaign(
     for label, setting in _settings(robust):
         variants[label] = model.clone().set_params(**setting).fit(train)
     search_args = dict(max_participants=max_participants, max_actions=max_actions, values=values, bridges=bridges,
-                       k=k, goal_exposure=goal_exposure, shortlist=shortlist)
-    result = search_strategy(variants, train, targets, audience, pool, progress=progress, **search_args)
-    actions = list(result.actions)
-    predicted = min(row["exposure"][label] for row in result.trace[-1:] for label in row["exposure"]) \
-        if result.trace else None
-
+                       k=k, goal_exposure=goal_exposure, shortlist=shortlist, position=position)
     def verify_all(chosen):
         changed = plan_interactions(train, chosen)
         users = [a.user for a in chosen]
@@ -246,19 +270,21 @@ def design_campaign(
             for label, fitted in variants.items()
         }
 
-    changed, checked = verify_all(actions)
     repaired: list[int] = []
-    if repair and actions:
+    for attempt in range(1 + (repair_rounds if repair else 0)):
+        result = search_strategy(variants, train, targets, audience, np.setdiff1d(pool, repaired),
+                                 progress=progress, **search_args)
+        actions = list(result.actions)
+        changed, checked = verify_all(actions)
         base = checked["base"]
-        worse = set(base["worse_participants"])
-        if worse and (base["participant_loss"] > bound or base["majority_loss"] > max_majority_loss):
-            repaired = sorted(worse)
-            actions = [a for a in actions if a.user not in worse]
-            changed, checked = verify_all(actions)
+        worse = sorted(set(base["worse_participants"]) - set(repaired))
+        violated = base["participant_loss"] > bound or base["majority_loss"] > max_majority_loss
+        if not (worse and violated) or attempt == repair_rounds or not repair:
+            break
+        repaired += worse  # search again without the participants a cold fit showed worse off
     verified = dict(checked["base"])
-    if predicted is None:
-        predicted = verified["target_exposure_before"]
-    verified["predicted_exposure"] = float(predicted)
+    predicted = _estimated_exposure(model, train, actions, audience, targets, k)
+    verified["predicted_exposure"] = predicted
     verified["approximation_error"] = float(predicted - verified["target_exposure_after"])
     feasible = all(
         row["participant_loss"] <= bound + 1e-12 and row["majority_loss"] <= max_majority_loss + 1e-12
@@ -277,7 +303,8 @@ def design_campaign(
     settings = {
         "model": model.name, "params": {k_: _jsonable(v) for k_, v in model.get_params().items()},
         "targets": [int(t) for t in targets], "pool_size": int(pool.size), "bridges": [int(b) for b in bridges],
-        "max_participants": int(max_participants), "max_actions": max_actions, "values": [float(v) for v in values],
+        "max_participants": int(max_participants), "max_actions": max_actions, "position": position,
+        "values": [float(v) for v in values],
         "k": int(k), "goal_exposure": goal_exposure, "robust": robust or {}, "max_participant_loss": bound,
         "max_majority_loss": float(max_majority_loss),
     }

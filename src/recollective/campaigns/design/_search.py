@@ -10,10 +10,11 @@ searched by refitting a shortlist of candidates. Every plan is then verified by 
 Surrogate of exposure (per model variant; ``θ_a`` = the ``k``-th best score among ``a``'s unseen non-target items,
 ``m_a`` = ``max_t S[a, t] - θ_a`` over ``a``'s unseen targets, ``m_a^0`` its value before the campaign)::
 
-    J = Σ_a [ 1 if m_a > 0 else 0.5 · clip(1 - m_a / m_a^0, 0, 1) ]
+    J = Σ_a [ 1 if m_a > 0 else 0.5 · clip(1 - m_a / m_a^0, 0, 1)^2 ] / |A|
 
-— a reached reader counts 1, partial progress toward the threshold at most 1/2, so the search first closes gaps and
-then converts them. Robust search maximises the smallest ``J`` over the model variants (seeds, λ, factors).
+— a reached reader counts 1, partial progress toward the threshold at most 1/2 and convexly, so the search prefers
+closing a few gaps all the way to spreading small moves over everyone. Robust search maximises the smallest ``J``
+over the model variants (seeds, λ, factors).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ __all__ = ["Action", "SearchResult", "search_strategy"]
 
 _CANDIDATE_CHUNK = 256
 """Candidates screened per call of :func:`target_gains` (bounds the (chunk, |A|, |T|) gain array)."""
+
+_LAZY_BATCH = 64
+"""Candidates re-scored at a time by the lazy greedy step."""
+
+_FULL_EVERY = 10
+"""Every this many steps the lazy greedy re-scores every candidate."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,9 @@ def search_strategy(
     shortlist : int
         Candidates evaluated by an actual refit per step for models whose gains are approximate (first-order,
         half-step) or absent (then the shortlist is drawn from the pool members nearest the audience).
+    position : str
+        Where added items go in ordered histories (one of ``POSITION_POLICIES``).
+    progress : callable(step, max_participants, row), optional
     """
     targets = np.unique(np.asarray(targets, dtype=np.int64))
     audience = np.unique(np.asarray(audience, dtype=np.int64))
@@ -145,6 +155,14 @@ def search_strategy(
     bridges = np.setdiff1d(np.asarray(bridges, dtype=np.int64), targets)
     values = tuple(float(v) for v in values)
     _check(train, targets, audience, pool, max_participants, max_actions, values, k, goal_exposure)
+    from recollective.campaigns._spec import POSITION_POLICIES
+
+    if position not in POSITION_POLICIES:
+        raise InvalidParameterError(f"position must be one of {', '.join(POSITION_POLICIES)}; got {position!r}")
+    if position != "append" and train.order is None:
+        raise InvalidParameterError(
+            f"position {position!r} needs ordered interactions (a timestamp or position column); use append"
+        )
     per_user = targets.size + bridges.size if max_actions is None else int(max_actions)
     n_targets = min(per_user, targets.size)
     variants = [_Variant(label, copy.deepcopy(model)) for label, model in models.items()]
@@ -159,18 +177,20 @@ def search_strategy(
     embedding_rank = _closeness(train, audience, pool) if kind != "exact" else None
 
     actions: list[Action] = []
+    bounds: dict = {}
     remaining = pool.copy()
     trace = []
     stop_reason = "budget"
     for step in range(max_participants):
         started = time.perf_counter()
-        candidates = _candidates(current, remaining, targets, n_targets, bridge_order, per_user, values, variants)
+        candidates = _candidates(current, remaining, targets, n_targets, bridge_order, per_user, values, variants,
+                                 position)
         if not candidates:
             stop_reason = "pool exhausted"
             break
         now = min(_surrogate(v, v.target_scores) for v in variants)
         best, best_value = _choose(candidates, variants, audience, targets, kind, shortlist, current, k,
-                                   embedding_rank, remaining, position)
+                                   embedding_rank, remaining, position, bounds, step % _FULL_EVERY == 0, now)
         if best is None or best_value <= now + 1e-12:
             stop_reason = "no candidate improves the objective"
             break
@@ -258,7 +278,7 @@ def _surrogate(variant: _Variant, target_scores) -> float | np.ndarray:
     start = variant.start_margin
     with np.errstate(divide="ignore", invalid="ignore"):
         progress = np.where(start < 0, 1.0 - margin / start, 0.0)
-    partial = 0.5 * np.clip(np.nan_to_num(progress, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
+    partial = 0.5 * np.clip(np.nan_to_num(progress, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0) ** 2
     value = np.where(margin > 0, 1.0, partial)
     return value.sum(axis=-1) / margin.shape[-1]
 
@@ -269,7 +289,7 @@ def _exposure(variant: _Variant) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- candidates
-def _candidates(current, remaining, targets, n_targets, bridge_order, per_user, values, variants):
+def _candidates(current, remaining, targets, n_targets, bridge_order, per_user, values, variants, position):
     """One candidate per (pool member, value, with/without bridges): the targets most audience readers still
     need (fewest reached first), then bridge items the member does not hold."""
     need = np.zeros(targets.size)
@@ -289,7 +309,7 @@ def _candidates(current, remaining, targets, n_targets, bridge_order, per_user, 
                 options.append(tuple(sorted(int(i) for i in np.concatenate([chosen, free]))))
         for items in options:
             for value in values:
-                out.append(Action(int(user), items, value))
+                out.append(Action(int(user), items, value, position))
     return out
 
 
@@ -313,25 +333,51 @@ def _closeness(train, audience, pool) -> dict:
 
 # ---------------------------------------------------------------------------------------------- choosing
 def _choose(candidates, variants, audience, targets, kind, shortlist, current, k, embedding_rank, remaining,
-            position):
-    """Index of the best candidate and its objective value."""
+            position, bounds, full, now):
+    """Index of the best candidate and its objective value.
+
+    Lazy greedy: ``bounds`` keeps each candidate's last computed gain over the objective ``now`` of its step (a
+    stale estimate of what it can add);
+    candidates are re-scored fresh in batches of :data:`_LAZY_BATCH`, best stale estimate first, until the best
+    fresh value is at least every remaining stale one. ``full`` re-scores every candidate (done periodically:
+    the surrogate is not submodular, so stale values are estimates, not guarantees).
+    """
     if kind == "refit":
         ranked = sorted(range(len(candidates)), key=lambda c: (embedding_rank[candidates[c].user], c))
         return _by_refit(ranked[: max(1, shortlist)], candidates, variants, current, audience, targets, k)
-    scores = np.full(len(candidates), np.inf)
-    participants = np.array([a.user for a in candidates])
+    keys = [(a.user, a.items, a.value) for a in candidates]
+    stale = np.array([np.inf if full else bounds.get(key, np.inf) for key in keys])
+    fresh = np.full(len(candidates), -np.inf)
+    order = np.lexsort((np.arange(len(candidates)), -stale))
+    done = 0
+    while done < order.size:
+        batch = order[done : done + (order.size if full else _LAZY_BATCH)]
+        done += batch.size
+        fresh[batch] = _screen([candidates[c] for c in batch], variants, audience, targets, current) - now
+        for c in batch:
+            bounds[keys[c]] = fresh[c]
+        if done >= order.size or fresh.max() >= stale[order[done]]:
+            break
+    scored = np.flatnonzero(np.isfinite(fresh))
+    ranked = scored[np.lexsort((scored, -fresh[scored]))]
+    if kind == "exact":
+        return int(ranked[0]), float(fresh[ranked[0]] + now)
+    return _by_refit(ranked[: max(1, shortlist)].tolist(), candidates, variants, current, audience, targets, k)
+
+
+def _screen(chosen, variants, audience, targets, current) -> np.ndarray:
+    """Worst-case (over variants) surrogate after each candidate, from closed-form gains."""
+    participants = np.array([a.user for a in chosen])
+    scores = np.full(len(chosen), np.inf)
     for variant in variants:
-        values = np.empty(len(candidates))
-        for start in range(0, len(candidates), _CANDIDATE_CHUNK):
-            chunk = candidates[start : start + _CANDIDATE_CHUNK]
+        values = np.empty(len(chosen))
+        for start in range(0, len(chosen), _CANDIDATE_CHUNK):
+            chunk = chosen[start : start + _CANDIDATE_CHUNK]
             gains = target_gains(variant.model, audience, targets, participants[start : start + len(chunk)],
                                  _rows(chunk, current.n_items))
             values[start : start + len(chunk)] = _surrogate(variant, variant.target_scores[None] + gains)
         scores = np.minimum(scores, values)
-    order = np.lexsort((np.arange(len(candidates)), -scores))
-    if kind == "exact":
-        return int(order[0]), float(scores[order[0]])
-    return _by_refit(order[: max(1, shortlist)].tolist(), candidates, variants, current, audience, targets, k)
+    return scores
 
 
 def _by_refit(indices, candidates, variants, current, audience, targets, k):
@@ -353,13 +399,15 @@ def _by_refit(indices, candidates, variants, current, audience, targets, k):
 
 
 def _added(current: Interactions, action: Action):
+    """``current`` with the action applied, and the delta. In ordered data the new items go where
+    ``action.position`` says (:data:`recollective.campaigns.POSITION_POLICIES`, "random" drawn with seed 0)."""
+    from recollective.campaigns._apply import _orders
+
     items = np.asarray(action.items, dtype=np.int64)
     order = None
     if current.order is not None:
-        row = current.order.data[current.order.indptr[action.user] : current.order.indptr[action.user + 1]]
-        finite = row[np.isfinite(row)]
-        last = finite.max() if finite.size else 0.0
-        order = last + 1.0 + np.arange(items.size)
+        order = _orders(action.position, current, np.array([action.user]), items.size, np.random.default_rng(0))
+        order = order.reshape(-1)
     return current.with_added(
         np.repeat(current.users.ids[action.user], items.size),
         current.items.ids[items],
