@@ -12,6 +12,7 @@ from recollective import __version__
 from recollective.cli import attack_study  # noqa: F401  (registers `attack study`)
 from recollective.cli.attack import attack_app
 from recollective.cli.campaign import campaign_app
+from recollective.cli.campaign_design import design as campaign_design
 from recollective.cli.campaign_sweep import sweep as campaign_sweep
 from recollective.cli.data import data_app
 from recollective.cli.data_targets import targets
@@ -33,6 +34,7 @@ app.add_typer(game_app, name="game")
 app.add_typer(survey_app, name="survey")
 app.add_typer(models_app, name="models")
 campaign_app.command("sweep")(campaign_sweep)
+campaign_app.command("design")(campaign_design)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(attack_app, name="attack")
 data_app.command("targets")(targets)

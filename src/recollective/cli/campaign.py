@@ -255,7 +255,8 @@ def plan(
         "0.005,0.01,0.02,0.05,0.1"
     ),
     policies: Annotated[
-        str, typer.Option("--policies", help="Participant policies to try.")
+        str, typer.Option("--policies", help="Participant policies to try (random, majority, fans, closest, and "
+                                             "optimized: the strategy search's participants).")
     ] = "random,majority,fans,closest",
     positions: Annotated[str, typer.Option("--positions", help="Positions to try (ordered data).")] = "append",
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per cell (intervals over seeds).")] = 3,
@@ -281,8 +282,9 @@ def plan(
         source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
         relevance_threshold,
     )
-    template = _campaign(targets, _split_ids(policies)[0] if _split_ids(policies) else "random", "0.01", rating,
-                         "append", budget, participation, None, train)
+    fixed = [p for p in _split_ids(policies) if p != "optimized"]
+    template = _campaign(targets, fixed[0] if fixed else "random", "0.01", rating, "append", budget, participation,
+                         None, train)
     size_list = [parse_size(s) for s in _split_ids(sizes)]
     titles = train.item_metadata.get("title") if train.item_metadata else None
 
