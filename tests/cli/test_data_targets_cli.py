@@ -42,3 +42,24 @@ def test_bad_column_exits_2(tmp_path):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "reader" in lines[0]
+
+
+def test_split_names_are_those_of_every_command_and_the_former_spellings_still_work(tmp_path):
+    path = tmp_path / "ratings.csv"
+    _write_ratings(path)
+    lines = path.read_text().splitlines()  # an order column: the line number
+    path.write_text("\n".join([lines[0] + ",ts"] + [f"{line},{n}" for n, line in enumerate(lines[1:])]) + "\n")
+    args = ["data", "targets", str(path), "--format", "csv", "--order-col", "ts", "--by", "item", "--min-audience", "1"]
+    args.append("--json")
+    documents = {}
+    for name in ("random", "random-holdout", "last", "leave-last-out", "temporal"):
+        result = runner.invoke(app, [*args, "--split", name])
+        assert result.exit_code == 0, result.output
+        documents[name] = json.loads(result.stdout)["split"]
+    assert documents["random"] == documents["random-holdout"]
+    assert documents["random"]["kind"] == "random-holdout" and documents["random"]["test_fraction"] == 0.2
+    assert documents["last"] == documents["leave-last-out"]
+    assert documents["last"]["n_test"] == 60 and documents["last"]["test_fraction"] is None
+    assert documents["temporal"]["n_test"] == 144  # round(0.2 * 720)
+    result = runner.invoke(app, [*args, "--split", "sideways"])
+    assert result.exit_code == 2 and "random-holdout" in result.output

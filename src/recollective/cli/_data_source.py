@@ -1,84 +1,219 @@
-"""``--data PATH`` plus the data layer's generic-file flags, added to any command by one decorator.
+"""The data-source flag family: ``--data PATH`` (or a ``PATH`` argument) plus the data layer's flags, declared once.
 
-``@with_data_options`` appends the options of ``recollective data inspect`` (``--format``, ``--sep``,
-``--user-col``, ...) and a required ``--data`` to a command's signature, and hands the command one
-:class:`DataSource` instead; ``source.load()`` reads the file with the same rules as ``data inspect``.
+Every command that reads interactions takes the same flags (``--format``, ``--sep``, ``--encoding``,
+``--user-col``, ...) with the same types and help. A command declares ``source: DataSource`` and is decorated with
+:func:`with_data_options`, which puts the flags where ``source`` stands in the signature and hands the command one
+:class:`DataSource`; ``source.load()`` reads the file through :func:`recollective.data.read_interactions`.
+
+To add a data flag: declare its ``Annotated`` alias below and add one row to ``DATA_FLAGS`` (its default, the
+keyword of ``read_interactions`` it feeds and, when the text needs it, a conversion). Nothing else changes.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from recollective.cli import data as data_cli
+from recollective.cli._options import REQUIRED, option_group
+from recollective.errors import InvalidParameterError
 
-__all__ = ["DataSource", "with_data_options"]
+__all__ = [
+    "DATA_FLAGS",
+    "DataFormat",
+    "DataSource",
+    "Duplicates",
+    "Signal",
+    "load_any",
+    "with_data_options",
+]
+
+
+class DataFormat(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    goodreads = "goodreads"
+    goodbooks = "goodbooks"
+    movielens = "movielens"
+
+
+class Duplicates(StrEnum):
+    error = "error"
+    last = "last"
+    max = "max"
+
+
+class Signal(StrEnum):
+    rating = "rating"
+    read = "read"
+    shelved = "shelved"
+
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Interactions file (CSV, TSV, Parquet) or a goodbooks-10k / MovieLens folder.")
 ]
+PathArg = Annotated[Path, typer.Argument(help="The data file (or a goodbooks-10k / MovieLens folder).")]
+FormatOpt = Annotated[
+    DataFormat | None,
+    typer.Option("--format", help="File format; default: from the name (.csv, .tsv, .parquet, .json[.gz], folders)."),
+]
+SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator of csv / tsv (',', ';', '\\t', '::').")]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding of csv / tsv (default utf-8).")]
+UserColOpt = Annotated[str | None, typer.Option("--user-col", help="Column of user ids (default user_id).")]
+ItemColOpt = Annotated[str | None, typer.Option("--item-col", help="Column of item ids (default item_id).")]
+RatingColOpt = Annotated[
+    str | None, typer.Option("--rating-col", help="Column of ratings; without it every interaction is 1 (implicit).")
+]
+OrderColOpt = Annotated[str | None, typer.Option("--order-col", help="Column of timestamps or positions.")]
+NamesOpt = Annotated[
+    str | None, typer.Option("--names", help="Column names of a file without a header line, e.g. user,item,rating.")
+]
+RatingRangeOpt = Annotated[
+    str | None, typer.Option("--rating-range", help="Inclusive range ratings must lie in, e.g. 1,5.")
+]
+DuplicatesOpt = Annotated[
+    Duplicates | None,
+    typer.Option(
+        "--duplicates",
+        help="Rows repeating a (user, item) pair with another value: error, keep the last (latest), or the max. "
+        "Exact duplicate rows are always dropped. Default: last for inspect, error elsewhere.",
+    ),
+]
+SkipBadLinesOpt = Annotated[
+    bool, typer.Option("--skip-bad-lines", help="Skip and count malformed lines instead of failing on the first.")
+]
+SignalOpt = Annotated[
+    Signal | None,
+    typer.Option(
+        "--signal",
+        help="goodreads: what an interaction is: rating (rating > 0, explicit), read (is_read, implicit) or "
+        "shelved (every line, implicit). Default rating.",
+    ),
+]
+OrderFieldOpt = Annotated[
+    str | None,
+    typer.Option("--order-field", help="goodreads: date kept as the order (date_added, read_at, ..., or none)."),
+]
+BooksOpt = Annotated[
+    Path | None, typer.Option("--books", help="goodreads: books JSON; goodbooks: books.csv (default: beside).")
+]
+AuthorsOpt = Annotated[Path | None, typer.Option("--authors", help="goodreads: authors JSON (names of authors).")]
+ItemsOpt = Annotated[
+    Path | None, typer.Option("--items", help="csv / tsv / parquet: items table (item id, title, authors, ...).")
+]
+CatalogueOpt = Annotated[
+    bool, typer.Option("--catalogue", help="goodbooks / movielens: every catalogued item, rated or not.")
+]
 
-_FLAGS = {
-    "data_format": (data_cli.FormatOpt, None),
-    "sep": (data_cli.SepOpt, None),
-    "encoding": (data_cli.EncodingOpt, None),
-    "user_col": (data_cli.UserColOpt, None),
-    "item_col": (data_cli.ItemColOpt, None),
-    "rating_col": (data_cli.RatingColOpt, None),
-    "order_col": (data_cli.OrderColOpt, None),
-    "names": (data_cli.NamesOpt, None),
-    "rating_range": (data_cli.RatingRangeOpt, None),
-    "duplicates": (data_cli.DuplicatesOpt, None),
-    "skip_bad_lines": (data_cli.SkipBadLinesOpt, False),
-    "signal": (data_cli.SignalOpt, None),
-    "order_field": (data_cli.OrderFieldOpt, None),
-    "books": (data_cli.BooksOpt, None),
-    "authors": (data_cli.AuthorsOpt, None),
-    "items": (data_cli.ItemsOpt, None),
-    "catalogue": (data_cli.CatalogueOpt, False),
+
+def _separator(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
+
+
+def _rating_range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameterError(f"--rating-range must be two numbers like 1,5; got {text!r}") from None
+    return low, high
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(n.strip() for n in text.split(","))
+
+
+def _enum_value(value):
+    return getattr(value, "value", value)
+
+
+def _same(value):
+    return value
+
+
+@dataclass(frozen=True)
+class DataFlag:
+    """One data flag: its ``Annotated`` alias, its default, the :func:`~recollective.data.read_interactions`
+    keyword it feeds, and how the command-line text becomes that keyword's value."""
+
+    option: Any
+    default: Any
+    keyword: str
+    convert: Callable[[Any], Any] = field(default=_same)
+
+
+# Command parameter name -> flag. The order is the order of --help.
+DATA_FLAGS: dict[str, DataFlag] = {
+    "data_format": DataFlag(FormatOpt, None, "format", _enum_value),
+    "sep": DataFlag(SepOpt, None, "sep", _separator),
+    "encoding": DataFlag(EncodingOpt, None, "encoding"),
+    "user_col": DataFlag(UserColOpt, None, "user_col"),
+    "item_col": DataFlag(ItemColOpt, None, "item_col"),
+    "rating_col": DataFlag(RatingColOpt, None, "rating_col"),
+    "order_col": DataFlag(OrderColOpt, None, "order_col"),
+    "names": DataFlag(NamesOpt, None, "names", _names),
+    "rating_range": DataFlag(RatingRangeOpt, None, "rating_range", _rating_range),
+    "duplicates": DataFlag(DuplicatesOpt, None, "duplicates", _enum_value),
+    "skip_bad_lines": DataFlag(SkipBadLinesOpt, False, "skip_bad_lines"),
+    "signal": DataFlag(SignalOpt, None, "signal", _enum_value),
+    "order_field": DataFlag(OrderFieldOpt, None, "order"),
+    "books": DataFlag(BooksOpt, None, "books_path"),
+    "authors": DataFlag(AuthorsOpt, None, "authors_path"),
+    "items": DataFlag(ItemsOpt, None, "items_path"),
+    "catalogue": DataFlag(CatalogueOpt, False, "catalogue"),
 }
 
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where the data is and how to read it (the options as given on the command line)."""
+    """Where the data is and how to read it (the data flags as given on the command line, by parameter name)."""
 
     path: Path
     options: dict
+    default_duplicates: str = "error"
 
     def load(self):
         """The :class:`recollective.data.LoadResult` (raises ``DataError`` naming the file on bad input)."""
         from recollective.cli._output import err_console
+        from recollective.data import read_interactions
 
-        options = dict(self.options)
-        data_format = options.pop("data_format")
+        keywords = {
+            flag.keyword: flag.convert(self.options.get(name, flag.default)) for name, flag in DATA_FLAGS.items()
+        }
+        keywords["duplicates"] = keywords["duplicates"] or self.default_duplicates
         with err_console.status(f"loading {self.path}"):
-            return data_cli.load_data(self.path, data_format, **options)
+            return read_interactions(self.path, keywords.pop("format"), **keywords)
 
 
-def with_data_options(command):
-    """Decorate a command taking ``source: DataSource`` so that Typer sees ``--data`` and the data flags instead."""
-    signature = inspect.signature(command, eval_str=True)
-    kept = [p for name, p in signature.parameters.items() if name != "source"]
-    added = [inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, annotation=DataOpt)]
-    added += [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-        for name, (annotation, default) in _FLAGS.items()
-    ]
+def with_data_options(command=None, *, argument: bool = False, default_duplicates: str = "error"):
+    """Decorate a command taking ``source: DataSource`` so that Typer sees ``--data`` (or, with ``argument=True``,
+    a ``PATH`` argument first) and the data flags instead; ``--duplicates`` defaults to ``default_duplicates``.
 
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        path = kwargs.pop("data")
-        options = {name: kwargs.pop(name, default) for name, (_, default) in _FLAGS.items()}
-        return command(*args, source=DataSource(path, options), **kwargs)
+    Usable bare (``@with_data_options``) or with keywords (``@with_data_options(argument=True)``).
+    """
 
-    wrapper.__signature__ = signature.replace(
-        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + added
-    )
-    wrapper.__annotations__ = {p.name: p.annotation for p in wrapper.__signature__.parameters.values()}
-    return wrapper
+    where = "path" if argument else "data"
+
+    def build(values: dict) -> DataSource:
+        path = values.pop(where)
+        return DataSource(path, values, default_duplicates)
+
+    flags = {where: (PathArg if argument else DataOpt, REQUIRED)}
+    flags.update({name: (flag.option, flag.default) for name, flag in DATA_FLAGS.items()})
+    decorate = option_group("source", flags, build, first=(where,) if argument else ())
+    return decorate if command is None else decorate(command)
+
+
+def load_any(path: Path, format=None, **options):
+    """Load data given the data flags as keyword options (``format`` as a string or :class:`DataFormat`; the
+    other names as the command parameters of ``DATA_FLAGS``) with the same rules as every command."""
+    return DataSource(Path(path), {"data_format": format, **options}).load()

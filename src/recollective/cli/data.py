@@ -2,25 +2,26 @@
 CSV / TSV / Parquet with a column mapping).
 
 Thin: each command turns its options into keyword options of :func:`recollective.data.read_interactions`
-(imported inside the command so ``recollective --help`` stays fast), and renders. The data options below are
-``Annotated`` aliases shared by every command that takes data, with :func:`load_data` to apply them: the same
-flags select a file everywhere. Loading validates everything before anything is written, so a bad file gives
-one ``error: ...`` line on stderr, exit status 2, and no output file.
+(imported inside the command so ``recollective --help`` stays fast), and renders. The data flags are the family
+declared once in :mod:`recollective.cli._data_source`, shared by every command that takes data: the same flags
+select a file everywhere. Loading validates everything before anything is written, so a bad file gives one
+``error: ...`` line on stderr, exit status 2, and no output file.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from recollective.cli._data_source import DataFormat, DataSource, load_any, with_data_options
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors
 from recollective.errors import InvalidParameterError
 
-__all__ = ["data_app", "load_any", "load_data"]
+__all__ = ["DataFormat", "data_app", "load_any"]
 
 data_app = typer.Typer(
     help="Real interaction data: inspect a file (counts, density, popularity, ratings, authors) or convert it "
@@ -28,156 +29,6 @@ data_app = typer.Typer(
     "parquet with --user-col / --item-col / --rating-col.",
     no_args_is_help=True,
 )
-
-
-class DataFormat(StrEnum):
-    csv = "csv"
-    tsv = "tsv"
-    parquet = "parquet"
-    goodreads = "goodreads"
-    goodbooks = "goodbooks"
-    movielens = "movielens"
-
-
-class Duplicates(StrEnum):
-    error = "error"
-    last = "last"
-    max = "max"
-
-
-class Signal(StrEnum):
-    rating = "rating"
-    read = "read"
-    shelved = "shelved"
-
-
-PathArg = Annotated[Path, typer.Argument(help="The data file (or a goodbooks-10k / MovieLens folder).")]
-FormatOpt = Annotated[
-    DataFormat | None,
-    typer.Option("--format", help="File format; default: from the name (.csv, .tsv, .parquet, .json[.gz], folders)."),
-]
-SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator of csv / tsv (',', ';', '\\t', '::').")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding of csv / tsv (default utf-8).")]
-UserColOpt = Annotated[str | None, typer.Option("--user-col", help="Column of user ids (default user_id).")]
-ItemColOpt = Annotated[str | None, typer.Option("--item-col", help="Column of item ids (default item_id).")]
-RatingColOpt = Annotated[
-    str | None, typer.Option("--rating-col", help="Column of ratings; without it every interaction is 1 (implicit).")
-]
-OrderColOpt = Annotated[str | None, typer.Option("--order-col", help="Column of timestamps or positions.")]
-NamesOpt = Annotated[
-    str | None, typer.Option("--names", help="Column names of a file without a header line, e.g. user,item,rating.")
-]
-RatingRangeOpt = Annotated[
-    str | None, typer.Option("--rating-range", help="Inclusive range ratings must lie in, e.g. 1,5.")
-]
-DuplicatesOpt = Annotated[
-    Duplicates | None,
-    typer.Option(
-        "--duplicates",
-        help="Rows repeating a (user, item) pair with another value: error, keep the last (latest), or the max. "
-        "Exact duplicate rows are always dropped. Default: last for inspect, error elsewhere.",
-    ),
-]
-SkipBadLinesOpt = Annotated[
-    bool, typer.Option("--skip-bad-lines", help="Skip and count malformed lines instead of failing on the first.")
-]
-SignalOpt = Annotated[
-    Signal | None,
-    typer.Option(
-        "--signal",
-        help="goodreads: what an interaction is: rating (rating > 0, explicit), read (is_read, implicit) or "
-        "shelved (every line, implicit). Default rating.",
-    ),
-]
-OrderFieldOpt = Annotated[
-    str | None,
-    typer.Option("--order-field", help="goodreads: date kept as the order (date_added, read_at, ..., or none)."),
-]
-BooksOpt = Annotated[
-    Path | None, typer.Option("--books", help="goodreads: books JSON; goodbooks: books.csv (default: beside).")
-]
-AuthorsOpt = Annotated[Path | None, typer.Option("--authors", help="goodreads: authors JSON (names of authors).")]
-ItemsOpt = Annotated[
-    Path | None, typer.Option("--items", help="csv / tsv / parquet: items table (item id, title, authors, ...).")
-]
-CatalogueOpt = Annotated[
-    bool, typer.Option("--catalogue", help="goodbooks / movielens: every catalogued item, rated or not.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-
-
-def _separator(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
-
-
-def _rating_range(text: str | None) -> tuple[float, float] | None:
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        low, high = (float(p) for p in parts)
-    except ValueError:
-        raise InvalidParameterError(f"--rating-range must be two numbers like 1,5; got {text!r}") from None
-    return low, high
-
-
-def load_data(
-    path: Path,
-    format: DataFormat | None = None,
-    *,
-    sep: str | None = None,
-    encoding: str | None = None,
-    user_col: str | None = None,
-    item_col: str | None = None,
-    rating_col: str | None = None,
-    order_col: str | None = None,
-    names: str | None = None,
-    rating_range: str | None = None,
-    duplicates: Duplicates | None = None,
-    skip_bad_lines: bool = False,
-    signal: Signal | None = None,
-    order_field: str | None = None,
-    books: Path | None = None,
-    authors: Path | None = None,
-    items: Path | None = None,
-    catalogue: bool = False,
-    default_duplicates: str = "error",
-):
-    """Load data from the shared data options (a :class:`recollective.data.LoadResult`)."""
-    from recollective.data import read_interactions
-
-    options = {
-        "sep": _separator(sep),
-        "encoding": encoding,
-        "user_col": user_col,
-        "item_col": item_col,
-        "rating_col": rating_col,
-        "order_col": order_col,
-        "names": tuple(n.strip() for n in names.split(",")) if names is not None else None,
-        "rating_range": _rating_range(rating_range),
-        "duplicates": (duplicates.value if duplicates is not None else default_duplicates),
-        "skip_bad_lines": skip_bad_lines,
-        "signal": signal.value if signal is not None else None,
-        "order": order_field,
-        "books_path": books,
-        "authors_path": authors,
-        "items_path": items,
-        "catalogue": catalogue,
-    }
-    return read_interactions(path, format.value if format is not None else None, **options)
-
-
-def load_any(path: Path, format=None, items: Path | None = None, **options):
-    """Load data given keyword options as other commands collect them (``format`` as a string or enum,
-    ``items`` for the items table, the rest as :func:`recollective.data.read_interactions` takes them)."""
-    from recollective.data import read_interactions
-
-    format_name = None if format is None else getattr(format, "value", format)
-    if "sep" in options:
-        options["sep"] = _separator(options["sep"])
-    return read_interactions(path, format_name, items_path=items, **options)
 
 
 def _fmt(value, digits: int = 4) -> str:
@@ -257,25 +108,9 @@ def _print_summary(summary: dict) -> None:
 
 @data_app.command("inspect")
 @handles_errors
+@with_data_options(argument=True, default_duplicates="last")
 def inspect(
-    path: PathArg,
-    format: FormatOpt = None,
-    sep: SepOpt = None,
-    encoding: EncodingOpt = None,
-    user_col: UserColOpt = None,
-    item_col: ItemColOpt = None,
-    rating_col: RatingColOpt = None,
-    order_col: OrderColOpt = None,
-    names: NamesOpt = None,
-    rating_range: RatingRangeOpt = None,
-    duplicates: DuplicatesOpt = None,
-    skip_bad_lines: SkipBadLinesOpt = False,
-    signal: SignalOpt = None,
-    order_field: OrderFieldOpt = None,
-    books: BooksOpt = None,
-    authors: AuthorsOpt = None,
-    items: ItemsOpt = None,
-    catalogue: CatalogueOpt = False,
+    source: DataSource,
     top: Annotated[int, typer.Option("--top", min=0, help="Authors listed in the author table.")] = 10,
     json_out: JsonOpt = False,
 ) -> None:
@@ -286,27 +121,7 @@ def inspect(
     """
     from recollective.data import describe
 
-    result = load_data(
-        path,
-        format,
-        sep=sep,
-        encoding=encoding,
-        user_col=user_col,
-        item_col=item_col,
-        rating_col=rating_col,
-        order_col=order_col,
-        names=names,
-        rating_range=rating_range,
-        duplicates=duplicates,
-        skip_bad_lines=skip_bad_lines,
-        signal=signal,
-        order_field=order_field,
-        books=books,
-        authors=authors,
-        items=items,
-        catalogue=catalogue,
-        default_duplicates="last",
-    )
+    result = source.load()
     summary = describe(result, top_authors=top)
     if json_out:
         emit_json(summary)
@@ -317,26 +132,10 @@ def inspect(
 
 @data_app.command("convert")
 @handles_errors
+@with_data_options(argument=True)
 def convert(
-    path: PathArg,
     out: Annotated[Path, typer.Argument(help="Output .parquet (user_id, item_id, value[, order]).")],
-    format: FormatOpt = None,
-    sep: SepOpt = None,
-    encoding: EncodingOpt = None,
-    user_col: UserColOpt = None,
-    item_col: ItemColOpt = None,
-    rating_col: RatingColOpt = None,
-    order_col: OrderColOpt = None,
-    names: NamesOpt = None,
-    rating_range: RatingRangeOpt = None,
-    duplicates: DuplicatesOpt = None,
-    skip_bad_lines: SkipBadLinesOpt = False,
-    signal: SignalOpt = None,
-    order_field: OrderFieldOpt = None,
-    books: BooksOpt = None,
-    authors: AuthorsOpt = None,
-    items: ItemsOpt = None,
-    catalogue: CatalogueOpt = False,
+    source: DataSource,
     json_out: JsonOpt = False,
 ) -> None:
     """Validate a data file and write it as Parquet (plus OUT.items.parquet with the item metadata, if any).
@@ -352,26 +151,7 @@ def convert(
         raise InvalidParameterError(f"OUT {str(out)!r} is a directory; give a file name")
     if not out.parent.is_dir():
         raise InvalidParameterError(f"OUT: the directory {str(out.parent)!r} does not exist; create it first")
-    result = load_data(
-        path,
-        format,
-        sep=sep,
-        encoding=encoding,
-        user_col=user_col,
-        item_col=item_col,
-        rating_col=rating_col,
-        order_col=order_col,
-        names=names,
-        rating_range=rating_range,
-        duplicates=duplicates,
-        skip_bad_lines=skip_bad_lines,
-        signal=signal,
-        order_field=order_field,
-        books=books,
-        authors=authors,
-        items=items,
-        catalogue=catalogue,
-    )
+    result = source.load()
     written = write_interactions_parquet(result.interactions, out)
     data = result.interactions
     document = {

@@ -8,12 +8,13 @@ as the audience source, and render. Register with ``data_app.command("targets")(
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._options import JsonOpt, Split, SplitName, with_split_options
 from recollective.cli._output import console, emit_json, handles_errors
 from recollective.errors import InvalidParameterError
 
@@ -27,79 +28,18 @@ class Method(StrEnum):
     community = "community"
 
 
-class Split(StrEnum):
-    random = "random"
-    last = "last"
-    temporal = "temporal"
-
-
 class By(StrEnum):
     author = "author"
     item = "item"
 
 
-# The data-format flags (issue 4, item 7: the same flags select a generic file everywhere the CLI takes data).
-FormatOpt = Annotated[
-    str | None,
-    typer.Option("--format", help="csv, tsv or parquet (or a dataset format data inspect knows); default: suffix."),
-]
-SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator of a CSV/TSV file.")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding (a Python codec name).")]
-UserColOpt = Annotated[str | None, typer.Option("--user-col", help="Column of user ids (default user_id).")]
-ItemColOpt = Annotated[str | None, typer.Option("--item-col", help="Column of item ids (default item_id).")]
-RatingColOpt = Annotated[str | None, typer.Option("--rating-col", help="Column of ratings (default: implicit).")]
-OrderColOpt = Annotated[str | None, typer.Option("--order-col", help="Column of timestamps or positions.")]
-ItemsOpt = Annotated[
-    Path | None,
-    typer.Option("--items", help="Items table (CSV/Parquet) with the item id column and title, authors, ..."),
-]
-SkipBadLinesOpt = Annotated[bool, typer.Option("--skip-bad-lines", help="Skip and count malformed lines.")]
-DuplicatesOpt = Annotated[
-    str | None, typer.Option("--duplicates", help="Repeated (user, item) pairs: error, last or max.")
-]
-
-
-def _load(path: Path, **format_options):
-    """Interactions from ``path`` through the shared loader dispatch (the same formats and flags as data inspect)."""
-    from recollective.data._loading import read_interactions
-
-    options = {name: value for name, value in format_options.items() if value not in (None, False)}
-    format_name = options.pop("format", None)
-    if "items" in options:
-        options["items_path"] = options.pop("items")
-    return read_interactions(path, format_name, **options).interactions
-
-
-def _split(data, split: Split, test_fraction: float, seed: int):
-    from recollective.data._splits import leave_last_out, random_holdout, temporal_split
-
-    if split is Split.random:
-        return random_holdout(data, test_fraction, rng=seed)
-    if split is Split.last:
-        return leave_last_out(data, rng=seed)
-    return temporal_split(data, fraction=test_fraction, rng=seed)
-
-
 @handles_errors
+@with_data_options(argument=True)
+@with_split_options
 def targets(
-    path: Annotated[Path, typer.Argument(help="Interactions file (CSV, TSV, Parquet, or a known dataset).")],
+    source: DataSource,
+    split: Split,
     method: Annotated[Method, typer.Option("--method", help="How to choose the targets.")] = Method.longtail,
-    format: FormatOpt = None,
-    sep: SepOpt = None,
-    encoding: EncodingOpt = None,
-    user_col: UserColOpt = None,
-    item_col: ItemColOpt = None,
-    rating_col: RatingColOpt = None,
-    order_col: OrderColOpt = None,
-    items: ItemsOpt = None,
-    skip_bad_lines: SkipBadLinesOpt = False,
-    duplicates: DuplicatesOpt = None,
-    k_core_users: Annotated[int, typer.Option("--k-core-users", help="k-core: minimum interactions per user.")] = 0,
-    k_core_items: Annotated[int, typer.Option("--k-core-items", help="k-core: minimum interactions per item.")] = 0,
-    split: Annotated[
-        Split, typer.Option("--split", help="Held-out part: random per user, last per user, temporal.")
-    ] = (Split.random),
-    test_fraction: Annotated[float, typer.Option("--test-fraction", help="Held-out share (random, temporal).")] = 0.2,
     like_threshold: Annotated[
         float | None,
         typer.Option("--like-threshold", help="Held-out value that counts as liking (e.g. 4); default: any."),
@@ -126,11 +66,10 @@ def targets(
     ] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the clustering.")] = 0,
     show: Annotated[int, typer.Option("--show", help="Rows of the target table to print.")] = 20,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Choose under-represented targets (long tail, explicit list, exposure deficit or minority community) and
     report their audience: the users with a held-out positive on a target."""
-    from recollective.data._preprocess import k_core
     from recollective.data._targets import (
         community_targets,
         explicit_targets,
@@ -141,23 +80,9 @@ def targets(
 
     if method is Method.explicit and not (author or item):
         raise InvalidParameterError("--method explicit needs --author NAME or --item ID (repeat either)")
-    data = _load(
-        path,
-        format=format,
-        sep=sep,
-        encoding=encoding,
-        user_col=user_col,
-        item_col=item_col,
-        rating_col=rating_col,
-        order_col=order_col,
-        items=items,
-        skip_bad_lines=skip_bad_lines,
-        duplicates=duplicates,
-    )
-    loaded = {"n_users": data.n_users, "n_items": data.n_items, "n_interactions": data.n_interactions}
-    if k_core_users or k_core_items:
-        data = k_core(data, k_core_users, k_core_items)
-    train, test = _split(data, split, test_fraction, seed)
+    original = source.load().interactions
+    data, train, test = split.apply(original, seed)
+    loaded = {"n_users": original.n_users, "n_items": original.n_items, "n_interactions": original.n_interactions}
     common = {"audience_from": test, "threshold": like_threshold}
     if method is Method.longtail:
         chosen = longtail_targets(
@@ -186,12 +111,12 @@ def targets(
             **common,
         )
     document = {
-        "path": str(path),
+        "path": str(source.path),
         "loaded": loaded,
         "data": {"n_users": data.n_users, "n_items": data.n_items, "n_interactions": data.n_interactions},
         "split": {
-            "kind": split.value,
-            "test_fraction": test_fraction if split is not Split.last else None,
+            "kind": split.method.value,
+            "test_fraction": split.test_fraction if split.method is not SplitName.leave_last_out else None,
             "seed": seed,
             "n_train": train.n_interactions,
             "n_test": test.n_interactions,
