@@ -3,9 +3,13 @@ of malformed files under malformed/ with the exact one-line error each must give
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import os
 import shutil
+import signal
+import socket
 import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,7 +41,7 @@ from recollective.data._goodreads import DATE_FORMAT, _fixed_width_dates
 from recollective.data._goodreads import _read_exact as goodreads_exact
 from recollective.data._tabular import TableSpec, _read_fast
 from recollective.data._text import read_header
-from recollective.data._validation import Source, assemble
+from recollective.data._validation import NeedsExactPass, Source, assemble
 from recollective.errors import DataError, InvalidParameterError
 
 CORPUS = Path(__file__).parent / "malformed"
@@ -422,3 +426,99 @@ def test_parquet_with_bad_rows_can_skip_them(tmp_path):
         read_table(path, rating_col="rating")
     result = read_table(path, rating_col="rating", skip_bad_lines=True)
     assert result.n_bad_lines == 2 and result.interactions.n_interactions == 1
+
+
+# ------------------------------------------------------------------------- special files, long values, quotes
+@contextlib.contextmanager
+def _within(seconds: int):
+    """Fail instead of hanging when a read blocks (a FIFO without a writer) or never ends (/dev/zero)."""
+
+    def expired(signum, frame):
+        raise AssertionError(f"still reading after {seconds} s: a hang or an unbounded read")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def special_files(tmp_path):
+    """A FIFO, a socket and a character device, each given where a data file is expected."""
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    sock_path = tmp_path / "sock.csv"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock_path))
+    yield {"fifo": (fifo, "a FIFO (named pipe)"), "socket": (sock_path, "a socket"),
+           "device": (Path("/dev/zero"), "a character device")}
+    server.close()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
+@pytest.mark.parametrize("format", ["csv", "tsv", "parquet", "goodreads"])
+def test_special_files_are_refused_at_once(special_files, kind, format):
+    path, what = special_files[kind]
+    expected = "the Parquet file" if format == "parquet" else "the data file"
+    with _within(10), pytest.raises(DataError) as info:
+        read_interactions(path, format)
+    assert str(info.value) == f"{path}: is {what}, not a regular file; give {expected}"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
+def test_a_special_file_as_the_items_table_is_refused(special_files, tmp_path, kind):
+    path, what = special_files[kind]
+    ratings = tmp_path / "r.csv"
+    ratings.write_text(RATINGS)
+    with _within(10), pytest.raises(DataError) as info:
+        read_interactions(ratings, "csv", items_path=path)
+    assert str(info.value) == f"{path}: is {what}, not a regular file; give the items table (--items)"
+
+
+def test_a_ten_megabyte_value_is_quoted_in_200_characters(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("user_id,item_id,rating\nu1,1,5\nu2,2," + "x" * 10_000_000 + "\n")
+    with pytest.raises(DataError) as info:
+        read_interactions(path, "csv", rating_col="rating")
+    assert str(info.value) == (f"{path}: line 3, column 'rating': {'x' * 200!r}... (10,000,000 characters) is not "
+                               "a number")
+    header = tmp_path / "header.csv"
+    header.write_bytes(bytes(range(0xC0, 0x100)) * 512 + b"\nu1,1\n")  # a binary-looking 32 KB header line
+    with pytest.raises(DataError) as info:
+        read_interactions(header, "csv", encoding="latin-1")
+    assert len(str(info.value)) < len(str(header)) + 300 and str(info.value).endswith("... (32,768 characters)")
+
+
+def test_a_stray_quote_is_rejected_or_skipped_alike_on_both_paths():
+    path = CORPUS / "stray_quote.csv"  # the quote opened on line 4 closes on line 6
+    spec = TableSpec("user_id", "item_id", skip_bad_lines=True)
+    source = Source(str(path))
+    names, header = read_header(path, ",", "utf-8", source)
+    with pytest.raises(NeedsExactPass):  # once, pyarrow's fast path read lines 4-6 as one item id and finished
+        _read_fast(path, spec, names, header, source)
+    exact = read_exact(path, spec, names, header, source)
+    assert exact.n_bad_lines == 2  # line 4 (unclosed quote) and line 6 (a quote inside a value)
+    result = read_interactions(path, "csv", skip_bad_lines=True)
+    assert (result.n_bad_lines, result.interactions.n_interactions) == (2, 4)
+    assert result.interactions.items.ids.tolist() == [10, 11, 13, 15]
+    assert not any("\n" in str(i) for i in result.interactions.items.ids)
+
+
+@pytest.mark.parametrize("sep", [";", "::"])
+def test_the_items_table_is_read_with_the_same_separator_and_encoding(tmp_path, sep):
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id;item_id\nu1;1\nu2;2\nu3;1\n".replace(";", sep), encoding="latin-1")
+    books = tmp_path / "books.csv"
+    books.write_text("item_id;title;primary_author\n1;Café Stories;Renée Dupré\n2;Naïve;Zoë\n".replace(";", sep),
+                     encoding="latin-1")
+    data = read_interactions(ratings, "csv", sep=sep, encoding="latin-1", items_path=books).interactions
+    assert data.item_metadata["title"].tolist() == ["Café Stories", "Naïve"]
+    assert data.item_metadata["primary_author"].tolist() == ["Renée Dupré", "Zoë"]
+    if sep == ";":
+        with pytest.raises(DataError) as info:  # the right separator, the wrong encoding
+            read_interactions(ratings, "csv", sep=sep, items_path=books)
+        assert str(info.value) == (f"{books}: column 'title' is not valid utf-8 text; pass the file's encoding "
+                                   "(--encoding, e.g. latin-1)")

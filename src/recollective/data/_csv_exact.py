@@ -9,6 +9,7 @@ import numpy as np
 from recollective.data._columns import NumberColumn
 from recollective.data._text import iter_lines, split_fields, undecodable
 from recollective.data._validation import RawData, Source, show_number
+from recollective.errors import quoted
 
 __all__ = ["read_exact"]
 
@@ -94,9 +95,9 @@ def _parse_line(line, spec, names, n_fields, sep_name, user_at, item_at, rating_
         try:
             number_value = float(text_value)
         except ValueError:
-            raise _BadLine(f"{text_value!r} is not a number", names[at]) from None
+            raise _BadLine(f"{quoted(text_value)} is not a number", names[at]) from None
         if not np.isfinite(number_value):
-            raise _BadLine(f"{text_value!r} is not a finite number", names[at])
+            raise _BadLine(f"{quoted(text_value)} is not a finite number", names[at])
         if what == "rating" and spec.rating_range is not None:
             low, high = spec.rating_range
             if not low <= number_value <= high:

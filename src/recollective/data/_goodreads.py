@@ -37,7 +37,7 @@ from recollective.data._validation import (
     assemble,
     check_duplicates_policy,
 )
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, clip, quoted
 
 __all__ = ["GOODREADS_ORDER_FIELDS", "GOODREADS_SIGNALS", "load_goodreads", "read_goodreads"]
 
@@ -289,32 +289,32 @@ def _parse(line: bytes, order: str | None):
     required = ["user_id", "book_id", "rating", "is_read"] + ([order] if order else [])
     for name in required:
         if name not in record:
-            present = ", ".join(record) or "none"
+            present = clip(", ".join(record)) or "none"
             raise _BadLine(f"no field {name!r}; the line has the fields {present}")
     user, book = record["user_id"], record["book_id"]
     for name, value in (("user_id", user), ("book_id", book)):
         if not isinstance(value, str):
-            raise _BadLine(f"{json.dumps(value)} is not a string; ids are quoted strings", name)
+            raise _BadLine(f"{clip(json.dumps(value))} is not a string; ids are quoted strings", name)
         if value == "":
             raise _BadLine("empty id; every line needs one", name)
     rating = record["rating"]
     if not isinstance(rating, int) or isinstance(rating, bool):
-        raise _BadLine(f"{json.dumps(rating)} is not an integer from 0 to 5 (0 = not rated)", "rating")
+        raise _BadLine(f"{clip(json.dumps(rating))} is not an integer from 0 to 5 (0 = not rated)", "rating")
     if not 0 <= rating <= 5:
         raise _BadLine(f"{rating} is outside 0 to 5 (0 = not rated)", "rating")
     is_read = record["is_read"]
     if not isinstance(is_read, bool):
-        raise _BadLine(f"{json.dumps(is_read)} is not true or false", "is_read")
+        raise _BadLine(f"{clip(json.dumps(is_read))} is not true or false", "is_read")
     date = np.nan
     if order is not None:
         text = record[order]
         if not isinstance(text, str):
-            raise _BadLine(f"{json.dumps(text)} is not a date string like {_DATE_EXAMPLE!r}", order)
+            raise _BadLine(f"{clip(json.dumps(text))} is not a date string like {_DATE_EXAMPLE!r}", order)
         if text:
             try:
                 date = float(int(datetime.strptime(text, DATE_FORMAT).timestamp()))
             except ValueError:
-                raise _BadLine(f"{text!r} is not a date like {_DATE_EXAMPLE!r}", order) from None
+                raise _BadLine(f"{quoted(text)} is not a date like {_DATE_EXAMPLE!r}", order) from None
     return user, book, float(rating), is_read, date
 
 

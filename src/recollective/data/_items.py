@@ -15,7 +15,7 @@ import numpy as np
 
 from recollective.data._text import open_binary
 from recollective.data._validation import Source, check_columns
-from recollective.errors import DataError
+from recollective.errors import DataError, quoted
 
 __all__ = ["ItemTable", "read_item_table"]
 
@@ -99,7 +99,7 @@ def read_item_table(
             try:
                 item_id = int(row[key])
             except ValueError:
-                raise source.error(f"{row[key]!r} is not an integer id", number, key) from None
+                raise source.error(f"{quoted(row[key])} is not an integer id", number, key) from None
             if item_id in rows:
                 raise source.error(f"item {item_id} appears again (first on line {first_line[item_id]})", number, key)
             rows[item_id] = {name: row[name] for name in columns}

@@ -19,11 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from recollective._files import require_regular
 from recollective.data._arrow import to_numpy
 from recollective.data._columns import NumberColumn
 from recollective.data._interactions import Interactions
 from recollective.data._validation import LoadResult, RawData, Source, assemble, check_columns, show_number
-from recollective.errors import DataError, InvalidParameterError
+from recollective.errors import DataError, InvalidParameterError, clip, quoted
 
 __all__ = [
     "item_metadata_from_table",
@@ -44,10 +45,7 @@ def sibling_items_path(path: Path) -> Path | None:
 
 
 def _open_parquet(path: Path, source: Source) -> pq.ParquetFile:
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory; give the Parquet file")
+    require_regular(path, "the Parquet file")  # a FIFO would block pyarrow's open, a device never end
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -139,19 +137,34 @@ def _add_batch(batch: pa.RecordBatch, offset: int, spec, source: Source, raw: Ra
     raw.n_rows += batch.num_rows
 
 
-def item_metadata_from_table(path: Path, item_col: str = "item_id") -> Callable[[np.ndarray], dict]:
-    """Metadata columns (title, authors, ...) of a Parquet or CSV items table, as a function of the item ids.
+def item_metadata_from_table(
+    path: Path, item_col: str = "item_id", sep: str = ",", encoding: str = "utf-8"
+) -> Callable[[np.ndarray], dict]:
+    """Metadata columns (title, authors, ...) of a Parquet or delimited items table, as a function of the item ids.
 
-    The table's id column is ``item_col`` or else ``item_id``; items missing from it get None.
+    The table's id column is ``item_col`` or else ``item_id``; items missing from it get None. A delimited table
+    is read with ``sep`` and ``encoding`` (the interactions file's ``--sep`` and ``--encoding``).
     """
     path = Path(path)
     source = Source(str(path), unit="row" if path.suffix == ".parquet" else "line")
+    require_regular(path, "the items table (--items)")
     try:
-        table = pq.read_table(path) if path.suffix == ".parquet" else pcsv.read_csv(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise source.error(f"cannot be read as an items table ({' '.join(str(exc).split())})") from None
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+        elif len(sep) == 1:
+            table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(encoding=encoding),
+                                  parse_options=pcsv.ParseOptions(delimiter=sep))
+        else:
+            table = _literal_split_table(path, sep, encoding, source)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        hint = "; is it the same --sep and --encoding as the interactions file?" if path.suffix != ".parquet" else ""
+        raise source.error(f"cannot be read as an items table ({clip(' '.join(str(exc).split()))}){hint}") from None
+    binary = [name for name in table.column_names if pa.types.is_binary(table.schema.field(name).type)]
+    if binary and path.suffix != ".parquet":  # pyarrow keeps text that is not valid in the encoding as bytes
+        raise source.error(
+            f"column {quoted(binary[0])} is not valid {encoding} text; pass the file's encoding (--encoding, e.g. "
+            "latin-1)"
+        )
     id_col = item_col if item_col in table.column_names else "item_id"
     check_columns(source, table.column_names, {"--item-col": id_col})
     ids = to_numpy(table.column(id_col))
@@ -173,6 +186,23 @@ def item_metadata_from_table(path: Path, item_col: str = "item_id") -> Callable[
         return columns
 
     return metadata
+
+
+def _literal_split_table(path: Path, sep: str, encoding: str, source: Source) -> pa.Table:
+    """A table of strings from a file whose separator is several characters (``::``, no quoting)."""
+    from recollective._files import read_regular
+
+    lines = [(number, line) for number, line in enumerate(read_regular(path).decode(encoding).splitlines(), 1) if line]
+    if not lines:
+        raise source.error("the file is empty; expected a header line naming the columns, then one line per item")
+    header = [name.strip() for name in lines[0][1].split(sep)]
+    rows = []
+    for number, line in lines[1:]:
+        fields = line.split(sep)
+        if len(fields) != len(header):
+            raise source.error(f"{len(fields)} fields separated by {sep!r} but the header has {len(header)}", number)
+        rows.append(fields)
+    return pa.table({name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(header)})
 
 
 def write_interactions_parquet(interactions: Interactions, out: Path) -> list[Path]:

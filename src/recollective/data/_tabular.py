@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from recollective.data._arrow import to_numpy
@@ -149,7 +150,7 @@ def read_table(path, format: str | None = None, *, items_path=None, **options) -
     if items_path is not None:
         from recollective.data._parquet import item_metadata_from_table
 
-        metadata = item_metadata_from_table(Path(items_path), spec.item_col)
+        metadata = item_metadata_from_table(Path(items_path), spec.item_col, spec.sep, spec.encoding)
     return read_delimited(path, spec, format, item_metadata=metadata)
 
 
@@ -296,6 +297,12 @@ def _check_and_add(table: pa.Table, spec: TableSpec, numbers: list[str], dummies
     """Add one parsed segment to ``raw``; NeedsExactPass at anything the exact path must explain."""
     if any(table.column(c).null_count for c in (spec.user_col, spec.item_col, *numbers)):
         raise NeedsExactPass()
+    for column in (spec.user_col, spec.item_col):
+        # a stray quote closed on a later line makes pyarrow read several lines as one value: the exact path,
+        # which reads line by line, rejects (or skips and counts) them instead
+        ids = table.column(column)
+        if pa.types.is_string(ids.type) and pc.any(pc.match_substring(ids, "\n")).as_py():
+            raise NeedsExactPass()
     for dummy in dummies:
         if table.column(dummy).null_count != len(table):
             raise NeedsExactPass()

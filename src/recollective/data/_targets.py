@@ -27,7 +27,7 @@ from recollective._random import as_generator
 from recollective.data._interactions import Interactions
 from recollective.data._preprocess import primary_authors
 from recollective.data._worlds import World, truncated_svd
-from recollective.errors import DataError, InvalidParameterError
+from recollective.errors import DataError, InvalidParameterError, quoted
 
 __all__ = [
     "Audience",
@@ -207,7 +207,8 @@ def explicit_targets(
             books = np.fromiter((name in names for names in lists), dtype=bool, count=len(lists))
             if not books.any():
                 raise DataError(
-                    f"no book by author {name!r} in the item metadata; check the spelling (names are matched exactly)"
+                    f"no book by author {quoted(name)} in the item metadata; check the spelling (names are matched "
+                    "exactly)"
                 )
             selected |= books
     item_idx = np.flatnonzero(selected)
@@ -716,7 +717,7 @@ def _coerce_id(value, vocabulary_ids):
         try:
             return int(value)
         except ValueError:
-            raise DataError(f"unknown item id {value!r} (item ids here are integers)") from None
+            raise DataError(f"unknown item id {quoted(value)} (item ids here are integers)") from None
     return value
 
 

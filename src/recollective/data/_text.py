@@ -10,11 +10,13 @@ import codecs
 import csv
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from recollective._files import open_regular
 from recollective.data._validation import Source
 from recollective.errors import DataError
 
@@ -58,15 +60,7 @@ def open_binary(path: Path | bytes) -> Iterator[io.BufferedIOBase]:
         yield io.BytesIO(path)
         return
     path = Path(path)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory; give the data file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror})") from None
-    with handle:
+    with open_regular(path, "the data file") as handle:  # a FIFO or device is an error, reads stop at the size
         if handle.peek(2)[:2] == _GZIP_MAGIC:
             with gzip.GzipFile(fileobj=handle) as stream:
                 yield stream
@@ -124,15 +118,17 @@ def _plain_segments(path: Path, skip_lines: int, segment_bytes: int) -> Iterator
     import numpy as np
     import pyarrow as pa
 
-    with path.open("rb") as handle:
+    with open_regular(path, "the data file") as handle:
         for _ in range(skip_lines):
             handle.readline()
         start = handle.tell()
+        size = os.fstat(handle.fileno()).st_size  # what was checked is what is read: no further than this
     with pa.OSFile(str(path)) as stream:
-        size = stream.size()
         while start < size:
             stream.seek(start)
-            buffer = stream.read_buffer(segment_bytes)
+            buffer = stream.read_buffer(min(segment_bytes, size - start))
+            if buffer.size == 0:  # the file shrank while it was read
+                break
             if start + buffer.size < size:
                 tail = np.frombuffer(buffer, dtype=np.uint8)
                 newlines = np.flatnonzero(tail[-min(tail.size, 1 << 20) :] == 10)

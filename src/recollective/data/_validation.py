@@ -17,7 +17,7 @@ from recollective.data._columns import IdColumn, NumberColumn
 from recollective.data._csr import csr_structure
 from recollective.data._interactions import DUPLICATE_POLICIES, Interactions
 from recollective.data._vocabulary import Vocabulary
-from recollective.errors import DataError, InvalidParameterError
+from recollective.errors import DataError, InvalidParameterError, clip, quoted
 
 __all__ = [
     "LoadResult",
@@ -160,18 +160,18 @@ def check_columns(
             options = [o for o, n in wanted.items() if n == name]
             raise InvalidParameterError(f"{' and '.join(options)} name the same column {name!r}; give distinct columns")
         if name not in available:
-            listed = ", ".join(available) if available else "none"
+            listed = clip(", ".join(available)) if available else "none"
             hint = ""
             close = difflib.get_close_matches(name, available, n=1, cutoff=0.6)
             if not close:
                 close = [a for a in available if a.lower() == name.lower()]
             if close:
-                hint = f"did you mean {close[0]!r}? "
+                hint = f"did you mean {quoted(close[0])}? "
             if sep is not None and len(available) == 1:
                 other = next((c for c in (";", ",", "\t", "|", ":") if c != sep and c in available[0]), None)
                 if other is not None:
                     raise source.error(
-                        f"no column {name!r}{label}; the header has one column {available[0]!r}: "
+                        f"no column {name!r}{label}; the header has one column {quoted(available[0])}: "
                         f"is the separator {other!r}? pass --sep {other!r}",
                         line,
                     )
@@ -186,7 +186,7 @@ def check_columns(
 
 
 def _show_id(value) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    return quoted(value) if isinstance(value, str) else str(value)
 
 
 def assemble(

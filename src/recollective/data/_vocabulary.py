@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recollective.errors import DataError
+from recollective.errors import DataError, quoted
 
 __all__ = ["Vocabulary", "encode_ids"]
 
@@ -84,7 +84,7 @@ class Vocabulary:
         try:
             return self._index[external_id]
         except (KeyError, TypeError):
-            raise DataError(f"unknown {self.name} id {external_id!r}") from None
+            raise DataError(f"unknown {self.name} id {quoted(external_id)}") from None
 
     def numbers(self, external_ids, missing: str = "error") -> np.ndarray:
         """Indices of many ids; ``missing="negative"`` gives -1 for unknown ids instead of raising."""
@@ -95,7 +95,7 @@ class Vocabulary:
         out = np.fromiter((index.get(v, -1) for v in values), dtype=np.int64, count=len(values))
         if missing == "error" and (out < 0).any():
             bad = values[int(np.flatnonzero(out < 0)[0])]
-            raise DataError(f"unknown {self.name} id {bad!r} ({int((out < 0).sum())} unknown in all)")
+            raise DataError(f"unknown {self.name} id {quoted(bad)} ({int((out < 0).sum())} unknown in all)")
         return out
 
     def extended(self, new_ids) -> Vocabulary:
