@@ -178,3 +178,12 @@ def test_bad_input_exits_2_with_one_line_and_no_files(tmp_path, command, extra, 
         args += ["--out", str(out)]
     _one_error_line(runner.invoke(app, args), message)
     assert not out.exists()
+
+
+def test_detect_prints_account_ids_as_they_are_never_as_markup(tmp_path):
+    data = _write(tmp_path, bots=True)
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text(ratings.read_text().replace("bot0,", "[/],").replace("bot1,", "[bold]Bo[/bold]ld,"))
+    result = runner.invoke(app, ["attack", "detect", *data, "--detector", "fraudar", "--top", str(N_BOTS)])
+    assert result.exit_code == 0, result.output  # once: MarkupError on the id "[/]"
+    assert "[/]" in result.stdout and "[bold]Bo[/bold]ld" in result.stdout

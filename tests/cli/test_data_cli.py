@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -178,3 +179,54 @@ def test_load_any_is_the_dispatch_other_commands_share(shared_data):
     assert (result.interactions.n_interactions, result.interactions.n_items) == (298_176, 9_990)
     assert result.interactions.matrix.data.max() == 1.0  # no --rating-col: implicit
     assert load_any(shared_data / "goodbooks-10k", format="goodbooks").interactions.item_metadata is not None
+
+
+# --------------------------------------------------------- special files, long values, markup, items tables
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_special_file_is_one_error_line_and_writes_nothing(tmp_path, kind):
+    if kind == "fifo":
+        path = tmp_path / "in" / "ratings.csv"
+        path.parent.mkdir()
+        os.mkfifo(path)
+        what = "a FIFO (named pipe)"
+    else:
+        path, what = Path("/dev/zero"), "a character device"
+    out = tmp_path / "out"
+    out.mkdir()
+    expected = f"{path}: is {what}, not a regular file; give the data file"
+    assert_clean_error(invoke("inspect", path, "--format", "csv"), expected)
+    assert_clean_error(invoke("convert", path, out / "x.parquet", "--format", "csv"), expected)
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id\nu1,1\n")
+    assert_clean_error(invoke("convert", ratings, out / "x.parquet", "--items", path),
+                       f"{path}: is {what}, not a regular file; give the items table (--items)")
+    assert list(out.iterdir()) == []
+
+
+def test_a_ten_megabyte_field_gives_a_short_error_line(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("user_id,item_id,rating\nu1,1,5\nu2,2," + "7" * 10_000_000 + "x\n")
+    result = invoke("inspect", path, "--rating-col", "rating")
+    assert_clean_error(result)
+    assert len(result.stderr) < 400 and "... (10,000,001 characters) is not a number" in result.stderr
+
+
+def test_dataset_strings_are_printed_as_they_are_never_as_rich_markup(tmp_path):
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id\nu1,1\nu2,1\nu3,2\n")
+    books = tmp_path / "books.csv"
+    books.write_text('item_id,title,primary_author\n1,A,[/]\n2,B,"[bold]Bo[/bold]ld"\n')
+    result = invoke("inspect", ratings, "--items", books, "--top", "5")
+    assert result.exit_code == 0, result.output  # once: MarkupError on "[/]"
+    assert "│ [/]" in result.stdout and "│ [bold]Bo[/bold]ld" in result.stdout
+
+
+def test_items_table_follows_sep_and_encoding(tmp_path):
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id;item_id\nu1;1\nu2;1\nu3;2\n")
+    books = tmp_path / "books.csv"
+    books.write_bytes("item_id;title;primary_author\n1;Café;Renée Dupré\n2;Naïve;Zoë\n".encode("latin-1"))
+    result = invoke("inspect", ratings, "--sep", ";", "--encoding", "latin-1", "--items", books, "--json")
+    assert result.exit_code == 0, result.output
+    top = json.loads(result.stdout)["authors"]["top"]
+    assert [(row["author"], row["n_interactions"]) for row in top] == [("Renée Dupré", 2), ("Zoë", 1)]

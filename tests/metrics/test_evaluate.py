@@ -161,3 +161,17 @@ def test_evaluate_model_shape_mismatch_raises():
     other = Popularity().fit(Interactions.from_arrays(np.array([0, 1]), np.array([0, 1])))
     with pytest.raises(DataError, match="fitted on 2 users x 2 items"):
         evaluate_model(other, train, test, k=2)
+
+
+def test_evaluate_model_refuses_a_split_with_no_test_user():
+    train, _ = split()
+    model = Popularity().fit(train)
+    with pytest.raises(DataError) as error:  # tiny data: every metric would be undefined
+        evaluate_model(model, train, sp.csr_array(train.matrix.shape))
+    assert str(error.value) == ("nothing to evaluate: the test part holds no interaction (0 held out for 8 user(s)); "
+                                "use more data, a larger --test-fraction")
+    low = sp.lil_array(train.matrix.shape)
+    low[0, 5] = 2.0
+    with pytest.raises(DataError, match=r"no interaction at or above 4 \(1 held out for 8 user\(s\)\); .* or a lower "
+                                        r"--relevance-threshold$"):
+        evaluate_model(model, train, low.tocsr(), relevance_threshold=4)

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,12 @@ __all__ = [
     "to_jsonable",
 ]
 
-# Wide enough for the window table when stdout is a file or a pipe (Rich would assume 80 columns).
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+# Wide enough for the window table when stdout is a file or a pipe (Rich would assume 80 columns). No markup: every
+# string printed (table cells and titles included) is shown as it is, so a dataset string such as an author
+# "[bold]Bo[/bold]ld" or an id "[/]" is never read as Rich markup. Spinner and progress texts are parsed as markup
+# by Rich itself: pass dataset strings there through rich.markup.escape.
+console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 160)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -55,18 +59,35 @@ def emit_json(document: dict) -> None:
     sys.stdout.flush()
 
 
+_ERROR_LINE = 1_000  # characters; messages quote at most ~200 of a value, this is the net under every other path
+
+
+def _readable(message: str) -> str:
+    """The message, its middle cut when it is longer than an error line should be (the start says where, the end
+    what to do)."""
+    if len(message) <= _ERROR_LINE:
+        return message
+    return f"{message[:700]} ... ({len(message) - 950:,} characters cut) ... {message[-250:]}"
+
+
 def handles_errors(command: Callable) -> Callable:
     """Turn RecollectiveError (and OS errors such as a denied permission) into one ``error: ...`` line on stderr
-    and exit status 2 (traceback with RECOLLECTIVE_DEBUG=1)."""
+    and exit status 2 (traceback with RECOLLECTIVE_DEBUG=1). Warnings raised on the way (an undefined metric, a
+    library's notice) become one ``warning: ...`` line each after a command that succeeds, never Python's
+    two-line ``file:line: Category: ...`` form; after an error only the error line is printed."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                result = command(*args, **kwargs)
+            for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+                err_console.print(f"warning: {_readable(message)}", markup=False, soft_wrap=True)
+            return result
         except RecollectiveError as exc:
             if os.environ.get("RECOLLECTIVE_DEBUG"):
                 raise
-            message = " ".join(str(exc).split())
+            message = _readable(" ".join(str(exc).split()))
             err_console.print(f"error: {message}", markup=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # permissions, full disk, a folder where a file was expected

@@ -164,6 +164,11 @@ def evaluate_model(
     dict
         :func:`evaluate_lists` of the lists, with ``k`` the requested length (lists shorter than ``k``, when the
         catalogue or the unseen items run out, are padded with ``-1``).
+
+    Raises
+    ------
+    DataError
+        Without ``users``, when no test user has a relevant held-out item (tiny data): nothing to evaluate.
     """
     test_matrix = check_matrix(test, "test")
     train_matrix = check_matrix(train, "train")
@@ -182,6 +187,13 @@ def evaluate_model(
     relevant = check_relevance(test_matrix, test_matrix.shape[0], relevance_threshold, name="test")
     if users is None:
         user_idx = np.flatnonzero(np.diff(relevant.indptr) > 0)
+        if user_idx.size == 0:  # every metric would be undefined: say so rather than report nulls
+            threshold = "" if relevance_threshold is None else f" at or above {relevance_threshold:g}"
+            raise DataError(
+                f"nothing to evaluate: the test part holds no interaction{threshold} ({test_matrix.nnz} held out for "
+                f"{test_matrix.shape[0]} user(s)); use more data, a larger --test-fraction"
+                + (" or a lower --relevance-threshold" if relevance_threshold is not None else "")
+            )
     else:
         user_idx = _check_users(users, test_matrix.shape[0])
     logger.debug("evaluating %d users at k=%d", user_idx.size, k)
