@@ -11,6 +11,7 @@ keyword of ``read_interactions`` it feeds and, when the text needs it, a convers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -28,7 +29,9 @@ __all__ = [
     "DataSource",
     "Duplicates",
     "Signal",
+    "data_flags",
     "load_any",
+    "source_from_flags",
     "with_data_options",
 ]
 
@@ -194,22 +197,36 @@ class DataSource:
             return read_interactions(self.path, keywords.pop("format"), **keywords)
 
 
+def data_flags(where: str = "data") -> dict:
+    """The data family as ``option_group`` flags: ``--data`` (``where="data"``) or a ``PATH`` argument
+    (``where="path"``), then every row of ``DATA_FLAGS``."""
+    flags = {where: (PathArg if where == "path" else DataOpt, REQUIRED)}
+    flags.update({name: (flag.option, flag.default) for name, flag in DATA_FLAGS.items()})
+    return flags
+
+
+def source_from_flags(values: dict, where: str = "data", default_duplicates: str = "error") -> DataSource:
+    """The :class:`DataSource` of the data family's values (by parameter name)."""
+    options = {name: value for name, value in values.items() if name != where}
+    return DataSource(values[where], options, default_duplicates)
+
+
 def with_data_options(command=None, *, argument: bool = False, default_duplicates: str = "error"):
-    """Decorate a command taking ``source: DataSource`` so that Typer sees ``--data`` (or, with ``argument=True``,
-    a ``PATH`` argument first) and the data flags instead; ``--duplicates`` defaults to ``default_duplicates``.
+    """Decorate a command taking ``source: DataSource`` so that Typer sees ``--data`` and the data flags (listed
+    last) or, with ``argument=True``, a ``PATH`` argument first and the data flags where ``source`` stands;
+    ``--duplicates`` defaults to ``default_duplicates``.
 
     Usable bare (``@with_data_options``) or with keywords (``@with_data_options(argument=True)``).
     """
-
     where = "path" if argument else "data"
-
-    def build(values: dict) -> DataSource:
-        path = values.pop(where)
-        return DataSource(path, values, default_duplicates)
-
-    flags = {where: (PathArg if argument else DataOpt, REQUIRED)}
-    flags.update({name: (flag.option, flag.default) for name, flag in DATA_FLAGS.items()})
-    decorate = option_group("source", flags, build, first=(where,) if argument else ())
+    flags = data_flags(where)
+    decorate = option_group(
+        "source",
+        flags,
+        functools.partial(source_from_flags, where=where, default_duplicates=default_duplicates),
+        first=(where,) if argument else (),
+        last=() if argument else tuple(flags),
+    )
     return decorate if command is None else decorate(command)
 
 

@@ -48,7 +48,12 @@ REQUIRED = inspect.Parameter.empty
 
 
 def option_group(
-    parameter: str, flags: dict[str, tuple[Any, Any]], build: Callable[[dict], Any], *, first: tuple[str, ...] = ()
+    parameter: str,
+    flags: dict[str, tuple[Any, Any]],
+    build: Callable[[dict], Any],
+    *,
+    first: tuple[str, ...] = (),
+    last: tuple[str, ...] = (),
 ):
     """A decorator that replaces the command parameter ``parameter`` by ``flags`` and passes ``build(values)``.
 
@@ -60,9 +65,9 @@ def option_group(
         Keyword parameters Typer will see (``Annotated`` aliases), in order; ``REQUIRED`` for no default.
     build : callable
         Turns the dict of the flags' values (by name) into the object the command receives.
-    first : tuple of str
-        Flags placed at the start of the signature (positional arguments that must precede the command's own);
-        the others take the place of ``parameter``.
+    first, last : tuple of str
+        Flags placed at the start of the signature (positional arguments that must precede the command's own) or
+        at its end (where ``--help`` lists them last); the others take the place of ``parameter``.
     """
 
     def decorate(command):
@@ -75,9 +80,10 @@ def option_group(
         parameters = added(first)
         for name, kept in signature.parameters.items():
             if name == parameter:
-                parameters += added([flag for flag in flags if flag not in first])
+                parameters += added([flag for flag in flags if flag not in first and flag not in last])
             else:
                 parameters.append(kept.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+        parameters += added(last)
 
         @functools.wraps(command)
         def wrapper(*args, **kwargs):
@@ -130,7 +136,7 @@ SplitOpt = Annotated[
         "--split",
         parser=_split_name,
         metavar="<" + "|".join(name.value for name in SplitName) + ">",
-        help="How to hold out test interactions: per user at random, each user's last, or the latest overall.",
+        help="How to hold out test interactions.",
     ),
 ]
 TestFractionOpt = Annotated[

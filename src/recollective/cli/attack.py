@@ -16,23 +16,10 @@ import typer
 from rich.table import Table
 
 from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._options import JsonOpt, ModelName, parse_params
 from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._setup import Setup, with_setup
 from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids, parse_size
-from recollective.cli.models import (
-    JsonOpt,
-    KCoreItemsOpt,
-    KCoreUsersOpt,
-    KOpt,
-    ModelName,
-    ModelOpt,
-    ParamOpt,
-    RelevanceOpt,
-    SeedOpt,
-    SplitName,
-    SplitOpt,
-    TestFractionOpt,
-    parse_params,
-)
 from recollective.errors import InvalidParameterError
 
 __all__ = ["attack_app"]
@@ -150,9 +137,9 @@ def _detectors(names: list[str], train, action, filler_size, seed: int) -> tuple
 
 @attack_app.command("run")
 @handles_errors
-@with_data_options
+@with_setup(default_model=ModelName.als)
 def run(
-    source: DataSource,
+    setup: Setup,
     kind: KindOpt = "average",
     size: SizeOpt = "0.01",
     filler_size: FillerOpt = "20",
@@ -163,17 +150,8 @@ def run(
     participants: ParticipantsOpt = "closest",
     target_items: TargetItemsOpt = None,
     target_author: TargetAuthorOpt = None,
-    model: ModelOpt = ModelName.als,
-    param: ParamOpt = None,
     detectors: DetectorsOpt = DEFAULT_DETECTORS,
     flag_shares: FlagSharesOpt = DEFAULT_SHARES,
-    split: SplitOpt = SplitName.random_holdout,
-    test_fraction: TestFractionOpt = 0.2,
-    seed: SeedOpt = 0,
-    k: KOpt = 10,
-    k_core_users: KCoreUsersOpt = 0,
-    k_core_items: KCoreItemsOpt = 0,
-    relevance_threshold: RelevanceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Apply one attack (or the benign campaign with --kind benign), refit, and report benefit (target exposure
@@ -184,10 +162,8 @@ def run(
     names = _names(detectors, "--detectors", DETECTOR_NAMES)
     shares = _floats(flag_shares, "--flag-shares")
     filler = _share_or_count(filler_size, "--filler-size")
-    recommender, train, test, targets = _prepare(
-        source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
-        relevance_threshold,
-    )
+    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    model, seed, k = setup.model, setup.seed, setup.k
     action = _action(kind, targets, size, filler_size, intent, accounts, n_selected, budget, participants, train)
     started = time.perf_counter()
     with err_console.status(f"fitting the baseline {model.value}"):
@@ -206,8 +182,8 @@ def run(
     result = {
         "model": model.value,
         "params": recommender.get_params(),
-        "data": str(source.path),
-        "split": split.value,
+        "data": str(setup.source.path),
+        "split": setup.split.method.value,
         "seed": seed,
         "spec": action.as_dict(),
         "target_item_ids": targets.item_ids.tolist(),

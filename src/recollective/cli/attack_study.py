@@ -15,8 +15,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._options import JsonOpt, ModelName, QuietOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, to_jsonable
+from recollective.cli._setup import Setup, with_setup
 from recollective.cli.attack import (
     DEFAULT_DETECTORS,
     DEFAULT_SHARES,
@@ -34,33 +35,20 @@ from recollective.cli.attack import (
     attack_app,
 )
 from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids, parse_size
-from recollective.cli.models import (
-    JsonOpt,
-    KCoreItemsOpt,
-    KCoreUsersOpt,
-    KOpt,
-    ModelName,
-    ModelOpt,
-    ParamOpt,
-    RelevanceOpt,
-    SplitName,
-    SplitOpt,
-    TestFractionOpt,
-)
 from recollective.errors import InvalidParameterError
 
 __all__ = ["study"]
 
+SplitSeedOpt = Annotated[int, typer.Option("--split-seed", min=0, help="Seed of the train/test split.")]
+
 
 @attack_app.command("study")
 @handles_errors
-@with_data_options
+@with_setup(default_model=ModelName.als, seed_option=SplitSeedOpt)
 def study(
-    source: DataSource,
+    setup: Setup,
     out: Annotated[Path, typer.Option("--out", help="Folder for rows.parquet, curves.parquet, the plots and "
                                                     "report.html.")] = Path("out/attack"),
-    model: ModelOpt = ModelName.als,
-    param: ParamOpt = None,
     target_items: TargetItemsOpt = None,
     target_author: TargetAuthorOpt = None,
     sizes: Annotated[str, typer.Option("--sizes", help="Benign collective sizes (counts or shares).")] = "50,134",
@@ -74,14 +62,7 @@ def study(
     report_flag_share: Annotated[
         float, typer.Option("--report-flag-share", help="Flag share of the printed detector table.")
     ] = 0.05,
-    split: SplitOpt = SplitName.random_holdout,
-    test_fraction: TestFractionOpt = 0.2,
-    split_seed: Annotated[int, typer.Option("--split-seed", min=0, help="Seed of the train/test split.")] = 0,
-    k: KOpt = 10,
-    k_core_users: KCoreUsersOpt = 0,
-    k_core_items: KCoreItemsOpt = 0,
-    relevance_threshold: RelevanceOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Benign collective versus every attack at equal budget, over sizes and seeds: detection, harm, benefit and
@@ -104,10 +85,8 @@ def study(
     filler = _share_or_count(filler_size, "--filler-size")
     if not any(abs(report_flag_share - s) < 1e-12 for s in shares):
         raise InvalidParameterError(f"--report-flag-share {report_flag_share} must be one of --flag-shares {shares}")
-    recommender, train, test, targets = _prepare(
-        source, model, param, split, test_fraction, split_seed, k_core_users, k_core_items, target_items,
-        target_author, relevance_threshold,
-    )
+    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    source, model, split, k = setup.source, setup.model, setup.split, setup.k
     started = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True, disable=quiet or json_out) as progress:
@@ -126,8 +105,8 @@ def study(
     metadata = to_jsonable({
         "name": f"attack study: {source.path.name}", "created": datetime.datetime.now(datetime.UTC).isoformat(
             timespec="seconds"), "out": str(out), "data": str(source.path), "model": model.value,
-        "params": recommender.get_params(), "split": split.value, "test_fraction": test_fraction,
-        "split_seed": split_seed, "seeds": seed_list, "sizes": size_list, "kinds": kind_list,
+        "params": recommender.get_params(), "split": split.method.value, "test_fraction": split.test_fraction,
+        "split_seed": setup.seed, "seeds": seed_list, "sizes": size_list, "kinds": kind_list,
         "accounts": account_list, "filler_size": filler, "participants": participants, "detectors": names,
         "flag_shares": shares, "report_flag_share": report_flag_share, "k": k, "n_users": train.n_users,
         "n_items": train.n_items, "audience_size": targets.audience.n_users, "targets": _target_rows(train, targets),

@@ -13,24 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._options import JsonOpt, ModelName
 from recollective.cli._output import console, emit_json, err_console, handles_errors
-from recollective.cli.models import (
-    JsonOpt,
-    KCoreItemsOpt,
-    KCoreUsersOpt,
-    KOpt,
-    ModelName,
-    ModelOpt,
-    ParamOpt,
-    RelevanceOpt,
-    SeedOpt,
-    SplitName,
-    SplitOpt,
-    TestFractionOpt,
-    build_model,
-    load_split,
-)
+from recollective.cli._setup import Setup, with_setup
 from recollective.errors import InvalidParameterError
 
 __all__ = ["campaign_app"]
@@ -83,18 +68,18 @@ def _split_ids(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _prepare(source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items,
-             target_author, relevance_threshold):
-    """(recommender, train, test, target set) from the shared options."""
+def _prepare(setup: Setup, target_items, target_author):
+    """(recommender, train, test, target set) from the shared options and the target flags."""
     from recollective.data._targets import explicit_targets
 
-    recommender = build_model(model, param, seed)
+    recommender = setup.build_model()
     item_ids, authors = _split_ids(target_items), list(target_author or [])
     if not item_ids and not authors:
         raise InvalidParameterError("no targets: give --target-items ID[,ID...] and/or --target-author NAME")
-    _, train, test = load_split(source, split, test_fraction, seed, k_core_users, k_core_items)
+    _, train, test = setup.load_split()
     targets = explicit_targets(
-        train, item_ids=item_ids or None, authors=authors or None, audience_from=test, threshold=relevance_threshold
+        train, item_ids=item_ids or None, authors=authors or None, audience_from=test,
+        threshold=setup.relevance_threshold,
     )
     if targets.n_targets == 0:
         raise InvalidParameterError("the target set is empty after resolving --target-items / --target-author")
@@ -124,11 +109,9 @@ def _campaign(targets, participants, size, rating, position, budget, participati
 
 @campaign_app.command("run")
 @handles_errors
-@with_data_options
+@with_setup(default_model=ModelName.puresvd)
 def run(
-    source: DataSource,
-    model: ModelOpt = ModelName.puresvd,
-    param: ParamOpt = None,
+    setup: Setup,
     target_items: TargetItemsOpt = None,
     target_author: TargetAuthorOpt = None,
     participants: ParticipantsOpt = "random",
@@ -138,13 +121,6 @@ def run(
     budget: BudgetOpt = None,
     participation: ParticipationOpt = 1.0,
     members: MembersOpt = None,
-    split: SplitOpt = SplitName.random_holdout,
-    test_fraction: TestFractionOpt = 0.2,
-    seed: SeedOpt = 0,
-    k: KOpt = 10,
-    k_core_users: KCoreUsersOpt = 0,
-    k_core_items: KCoreItemsOpt = 0,
-    relevance_threshold: RelevanceOpt = None,
     noise_floor: Annotated[
         bool, typer.Option("--noise-floor/--no-noise-floor", help="Estimate the seed-to-seed noise floor.")
     ] = True,
@@ -154,10 +130,8 @@ def run(
     group and per-user utility (NDCG@K on held-out items) before and after."""
     from recollective.campaigns import estimate_noise_floor, evaluate_campaign
 
-    recommender, train, test, targets = _prepare(
-        source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
-        relevance_threshold,
-    )
+    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     campaign = _campaign(targets, participants, size, rating, position, budget, participation, members, train)
     started = time.perf_counter()
     with err_console.status(f"fitting the baseline {model.value}"):
@@ -177,8 +151,8 @@ def run(
     result = {
         "model": model.value,
         "params": recommender.get_params(),
-        "data": str(source.path),
-        "split": split.value,
+        "data": str(setup.source.path),
+        "split": setup.split.method.value,
         "seed": seed,
         "campaign": campaign.as_dict(),
         "target_item_ids": targets.item_ids.tolist(),
@@ -238,11 +212,9 @@ def _pct(value) -> str:
 
 @campaign_app.command("plan")
 @handles_errors
-@with_data_options
+@with_setup(default_model=ModelName.puresvd)
 def plan(
-    source: DataSource,
-    model: ModelOpt = ModelName.puresvd,
-    param: ParamOpt = None,
+    setup: Setup,
     target_items: TargetItemsOpt = None,
     target_author: TargetAuthorOpt = None,
     goal_exposure: Annotated[
@@ -263,13 +235,6 @@ def plan(
     rating: RatingOpt = 5.0,
     budget: BudgetOpt = None,
     participation: ParticipationOpt = 1.0,
-    split: SplitOpt = SplitName.random_holdout,
-    test_fraction: TestFractionOpt = 0.2,
-    seed: SeedOpt = 0,
-    k: KOpt = 10,
-    k_core_users: KCoreUsersOpt = 0,
-    k_core_items: KCoreItemsOpt = 0,
-    relevance_threshold: RelevanceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Find the smallest collective, and the best selection and position policy, that reaches the exposure goal
@@ -278,10 +243,8 @@ def plan(
 
     from recollective.campaigns import plan_campaign
 
-    recommender, train, test, targets = _prepare(
-        source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
-        relevance_threshold,
-    )
+    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     fixed = [p for p in _split_ids(policies) if p != "optimized"]
     template = _campaign(targets, fixed[0] if fixed else "random", "0.01", rating, "append", budget, participation,
                          None, train)

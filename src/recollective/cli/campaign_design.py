@@ -16,23 +16,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._options import JsonOpt, ModelName
 from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._setup import Setup, with_setup
 from recollective.cli.campaign import PositionOpt, TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids
-from recollective.cli.models import (
-    JsonOpt,
-    KCoreItemsOpt,
-    KCoreUsersOpt,
-    KOpt,
-    ModelName,
-    ModelOpt,
-    ParamOpt,
-    RelevanceOpt,
-    SeedOpt,
-    SplitName,
-    SplitOpt,
-    TestFractionOpt,
-)
 from recollective.errors import DataError, InvalidParameterError
 
 __all__ = ["design", "read_pool"]
@@ -74,11 +61,9 @@ def read_pool(path: Path, train) -> list[int]:
 
 
 @handles_errors
-@with_data_options
+@with_setup(default_model=ModelName.itemknn)
 def design(
-    source: DataSource,
-    model: ModelOpt = ModelName.itemknn,
-    param: ParamOpt = None,
+    setup: Setup,
     target_items: TargetItemsOpt = None,
     target_author: TargetAuthorOpt = None,
     max_participants: Annotated[
@@ -111,13 +96,6 @@ def design(
         float, typer.Option("--max-majority-loss", help="Largest mean NDCG@K loss of everyone outside the audience.")
     ] = 0.01,
     position: PositionOpt = "append",
-    split: SplitOpt = SplitName.random_holdout,
-    test_fraction: TestFractionOpt = 0.2,
-    seed: SeedOpt = 0,
-    k: KOpt = 10,
-    k_core_users: KCoreUsersOpt = 0,
-    k_core_items: KCoreItemsOpt = 0,
-    relevance_threshold: RelevanceOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for plan.md, plan.csv, design.json, design.html, figures.")
     ] = None,
@@ -138,10 +116,9 @@ def design(
         raise InvalidParameterError("--values is empty; give at least one rating, e.g. --values 5")
     if goal_exposure is not None and not 0 < goal_exposure <= 1:
         raise InvalidParameterError(f"--goal-exposure must lie in (0, 1]; got {goal_exposure}")
-    recommender, train, test, targets = _prepare(
-        source, model, param, split, test_fraction, seed, k_core_users, k_core_items, target_items, target_author,
-        relevance_threshold,
-    )
+    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    source, model, seed, k = setup.source, setup.model, setup.seed, setup.k
+    relevance_threshold = setup.relevance_threshold
     pool_idx = read_pool(pool, train) if pool is not None else None
     titles = train.item_metadata.get("title") if train.item_metadata else None
 
@@ -182,7 +159,7 @@ def design(
         item_names=names, progress=None if json_out else step,
     )
     seconds = time.perf_counter() - started
-    document = {"data": str(source.path), "split": split.value, "seed": seed, "seconds": seconds,
+    document = {"data": str(source.path), "split": setup.split.method.value, "seed": seed, "seconds": seconds,
                 "target_item_ids": targets.item_ids.tolist(), **result.as_dict()}
     written = []
     if out is not None:
