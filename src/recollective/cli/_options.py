@@ -39,7 +39,10 @@ __all__ = [
     "Split",
     "SplitName",
     "option_group",
+    "parse_floats",
     "parse_params",
+    "parse_size",
+    "split_list",
     "with_model_options",
     "with_split_options",
 ]
@@ -95,6 +98,35 @@ def option_group(
         return wrapper
 
     return decorate
+
+
+def split_list(text: str | None) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]`` (a comma-separated option)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def parse_size(text: str, option: str = "--size"):
+    """``"0.02"`` -> 0.02 (a share), ``"50"`` -> 50 (a count); InvalidParameterError naming ``option``."""
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    raise InvalidParameterError(f"{option} must be a share like 0.02 or a count like 50; got {text!r}")
+
+
+def parse_floats(text: str, option: str, example: str = "0.01,0.05") -> list[float]:
+    """``"0.01,0.05"`` -> ``[0.01, 0.05]``; InvalidParameterError naming ``option`` when a part is not a number or
+    nothing is given."""
+    values = []
+    for part in split_list(text):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise InvalidParameterError(f"{option}: {part!r} is not a number; give e.g. {example}") from None
+    if not values:
+        raise InvalidParameterError(f"{option} is empty; give comma-separated numbers such as {example}")
+    return values
 
 
 # Output.

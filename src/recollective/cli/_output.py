@@ -22,6 +22,7 @@ __all__ = [
     "console",
     "emit_json",
     "err_console",
+    "fmt",
     "handles_errors",
     "parse_index_list",
     "short_indices",
@@ -137,3 +138,8 @@ def short_indices(indices) -> str:
     if values == list(range(values[0], values[-1] + 1)):
         return f"{values[0]}..{values[-1]} ({len(values)} indices)"
     return ",".join(map(str, values[:6])) + f",... ({len(values)} indices)"
+
+
+def fmt(value, spec: str = ".4g") -> str:
+    """A number for a table cell: ``–`` for None and NaN, else ``format(value, spec)`` (``".1%"``, ``".3f"``)."""
+    return "–" if value is None or value != value else format(value, spec)

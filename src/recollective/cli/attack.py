@@ -16,10 +16,10 @@ import typer
 from rich.table import Table
 
 from recollective.cli._data_source import DataSource, with_data_options
-from recollective.cli._options import JsonOpt, ModelName, parse_params
-from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._options import JsonOpt, ModelName, parse_floats, parse_params, parse_size, split_list
+from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
 from recollective.cli._setup import Setup, with_setup
-from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids, parse_size
+from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare
 from recollective.errors import InvalidParameterError
 
 __all__ = ["attack_app"]
@@ -58,28 +58,8 @@ DEFAULT_DETECTORS = "pca,features,fraudar,burst"
 DEFAULT_SHARES = "0.01,0.02,0.05,0.1"
 
 
-def _share_or_count(text: str, option: str):
-    """``"20"`` -> 20 (a count), ``"0.01"`` -> 0.01 (a share); InvalidParameterError naming ``option``."""
-    try:
-        return parse_size(text)
-    except InvalidParameterError:
-        raise InvalidParameterError(f"{option} must be a count like 20 or a share like 0.01; got {text!r}") from None
-
-
-def _floats(text: str, option: str) -> list[float]:
-    values = []
-    for part in _split_ids(text):
-        try:
-            values.append(float(part))
-        except ValueError:
-            raise InvalidParameterError(f"{option}: {part!r} is not a number; give e.g. 0.01,0.05") from None
-    if not values:
-        raise InvalidParameterError(f"{option} is empty; give comma-separated numbers such as 0.01,0.05")
-    return values
-
-
 def _names(text: str, option: str, allowed) -> list[str]:
-    names = _split_ids(text)
+    names = split_list(text)
     if not names:
         raise InvalidParameterError(f"{option} is empty; choose among {', '.join(allowed)}")
     bad = [name for name in names if name not in allowed]
@@ -99,7 +79,7 @@ def _action(kind, targets, size, filler_size, intent, accounts, n_selected, budg
                         rating=float(train.matrix.data.max()))
     if kind not in ATTACK_KINDS:
         raise InvalidParameterError(f"--kind must be one of {', '.join(ATTACK_KINDS)} or benign; got {kind!r}")
-    return Attack(kind, item_idx, intent=intent, size=parse_size(size), filler_size=_share_or_count(
+    return Attack(kind, item_idx, intent=intent, size=parse_size(size), filler_size=parse_size(
         filler_size, "--filler-size"), n_selected=n_selected, accounts=accounts, budget=budget)
 
 
@@ -160,8 +140,8 @@ def run(
     from recollective.adversarial import DETECTOR_NAMES, evaluate_coordination
 
     names = _names(detectors, "--detectors", DETECTOR_NAMES)
-    shares = _floats(flag_shares, "--flag-shares")
-    filler = _share_or_count(filler_size, "--filler-size")
+    shares = parse_floats(flag_shares, "--flag-shares")
+    filler = parse_size(filler_size, "--filler-size")
     recommender, train, test, targets = _prepare(setup, target_items, target_author)
     model, seed, k = setup.model, setup.seed, setup.k
     action = _action(kind, targets, size, filler_size, intent, accounts, n_selected, budget, participants, train)
@@ -215,7 +195,7 @@ def _print_run(result: dict) -> None:
                        ("harm: target exposure among the others", "harm"), (f"NDCG@{k}, all test users", "ndcg"),
                        (f"NDCG@{k}, audience", "ndcg_audience"), (f"NDCG@{k}, others", "ndcg_outside"),
                        (f"hit rate@{k}", "hit_rate")):
-        table.add_row(label, _num(result.get(f"{key}_before")), _num(result.get(f"{key}_after")))
+        table.add_row(label, fmt(result.get(f"{key}_before")), fmt(result.get(f"{key}_after")))
     console.print(table)
     if not result["detection"]:
         return
@@ -225,31 +205,17 @@ def _print_run(result: dict) -> None:
     for column in columns:
         table.add_column(column, justify="left" if column == "detector" else "right")
     for row in result["detection"]:
-        table.add_row(row["detector"], f"{row['flag_share']:.0%} ({row['flagged']})", _num(row["roc_auc"]),
-                      _num(row["precision"]), _num(row["recall"]), _num(row["f1"]),
-                      _pct(row["benign_flagged_share"]), _num(row["benefit_lost"]), _num(row["harm_avoided"]),
-                      _num(row["ndcg_lost"]))
+        table.add_row(row["detector"], f"{row['flag_share']:.0%} ({row['flagged']})", fmt(row["roc_auc"]),
+                      fmt(row["precision"]), fmt(row["recall"]), fmt(row["f1"]),
+                      fmt(row["benign_flagged_share"], ".1%"), fmt(row["benefit_lost"]), fmt(row["harm_avoided"]),
+                      fmt(row["ndcg_lost"]))
     console.print(table)
     for name, value in result["cv_auc"].items():
-        console.print(f"{name}: cross-validated AUC on its training injection {_num(value)}")
-
-
-def _num(value) -> str:
-    if value is None or value != value:
-        return "–"
-    return f"{value:.4g}"
-
-
-def _fixed(value) -> str:
-    return "–" if value is None or value != value else f"{value:.3f}"
+        console.print(f"{name}: cross-validated AUC on its training injection {fmt(value)}")
 
 
 def _pm(mean, sd) -> str:
     return "–" if mean is None else f"{mean:.3f} ± {sd or 0.0:.3f}"
-
-
-def _pct(value) -> str:
-    return "–" if value is None or value != value else f"{value:.1%}"
 
 
 @attack_app.command("detect")

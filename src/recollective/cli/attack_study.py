@@ -15,8 +15,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recollective.cli._options import JsonOpt, ModelName, QuietOpt
-from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, to_jsonable
+from recollective.cli._options import JsonOpt, ModelName, QuietOpt, parse_floats, parse_size, split_list
+from recollective.cli._output import (
+    console,
+    emit_json,
+    err_console,
+    fmt,
+    handles_errors,
+    parse_index_list,
+    to_jsonable,
+)
 from recollective.cli._setup import Setup, with_setup
 from recollective.cli.attack import (
     DEFAULT_DETECTORS,
@@ -25,16 +33,11 @@ from recollective.cli.attack import (
     FillerOpt,
     FlagSharesOpt,
     ParticipantsOpt,
-    _fixed,
-    _floats,
     _names,
-    _num,
-    _pct,
     _pm,
-    _share_or_count,
     attack_app,
 )
-from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids, parse_size
+from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare
 from recollective.errors import InvalidParameterError
 
 __all__ = ["study"]
@@ -74,15 +77,15 @@ def study(
 
     if out.exists() and not out.is_dir():
         raise InvalidParameterError(f"--out {str(out)!r} is a file; give a folder")
-    size_list = [parse_size(s) for s in _split_ids(sizes)]
+    size_list = [parse_size(s) for s in split_list(sizes)]
     if not size_list:
         raise InvalidParameterError("--sizes is empty; give comma-separated sizes such as 50,134")
     seed_list = parse_index_list(seeds, "--seeds")
     kind_list = _names(kinds, "--kinds", ATTACK_KINDS)
     account_list = _names(accounts, "--accounts", ACCOUNT_KINDS)
     names = _names(detectors, "--detectors", DETECTOR_NAMES)
-    shares = _floats(flag_shares, "--flag-shares")
-    filler = _share_or_count(filler_size, "--filler-size")
+    shares = parse_floats(flag_shares, "--flag-shares")
+    filler = parse_size(filler_size, "--filler-size")
     if not any(abs(report_flag_share - s) < 1e-12 for s in shares):
         raise InvalidParameterError(f"--report-flag-share {report_flag_share} must be one of --flag-shares {shares}")
     recommender, train, test, targets = _prepare(setup, target_items, target_author)
@@ -153,10 +156,10 @@ def _print_study(document: dict) -> None:
                    "NDCG before→after"):
         table.add_column(column, justify="left" if column == "action" else "right")
     for e in document["effects"]:
-        table.add_row(action_label(e["action"], e["accounts"]), str(e["size"]), _num(e["n_accounts"]),
-                      _num(e["n_actions"]), f"{_pct(e['benefit_before'])} → {_pct(e['benefit_after'])}",
-                      f"{_pct(e['harm_before'])} → {_pct(e['harm_after'])}",
-                      f"{_num(e['ndcg_before'])} → {_num(e['ndcg_after'])}")
+        table.add_row(action_label(e["action"], e["accounts"]), str(e["size"]), fmt(e["n_accounts"]),
+                      fmt(e["n_actions"]), f"{fmt(e['benefit_before'], '.1%')} → {fmt(e['benefit_after'], '.1%')}",
+                      f"{fmt(e['harm_before'], '.1%')} → {fmt(e['harm_after'], '.1%')}",
+                      f"{fmt(e['ndcg_before'])} → {fmt(e['ndcg_after'])}")
     console.print(table)
     share = document["report_flag_share"]
     table = Table(title=f"detector performance (AUC over all users; the rest flagging {share:.0%} of users)")
@@ -164,8 +167,8 @@ def _print_study(document: dict) -> None:
         table.add_column(column, justify="left" if column in ("detector", "action") else "right")
     for e in document["detection"]:
         table.add_row(e["detector"], action_label(e["action"], e["accounts"]), str(e["size"]),
-                      _pm(e["roc_auc"], e["roc_auc_sd"]), _fixed(e["precision"]), _fixed(e["recall"]),
-                      _fixed(e["f1"]), _pct(e["benign_flagged_share"]))
+                      _pm(e["roc_auc"], e["roc_auc_sd"]), fmt(e["precision"], ".3f"), fmt(e["recall"], ".3f"),
+                      fmt(e["f1"], ".3f"), fmt(e["benign_flagged_share"], ".1%"))
     console.print(table)
     console.print(f"wrote {', '.join(Path(f).name for f in document['files'])} to {document['out']} in "
                   f"{document['seconds']:.0f} s")

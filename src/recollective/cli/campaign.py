@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recollective.cli._options import JsonOpt, ModelName
-from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._options import JsonOpt, ModelName, parse_size, split_list
+from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
 from recollective.cli._setup import Setup, with_setup
 from recollective.errors import InvalidParameterError
 
@@ -52,28 +52,12 @@ MembersOpt = Annotated[
 ]
 
 
-def parse_size(text: str):
-    """``"0.02"`` -> 0.02 (a share), ``"50"`` -> 50 (a count)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise InvalidParameterError(f"--size must be a share like 0.02 or a count like 50; got {text!r}") from None
-
-
-def _split_ids(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
 def _prepare(setup: Setup, target_items, target_author):
     """(recommender, train, test, target set) from the shared options and the target flags."""
     from recollective.data._targets import explicit_targets
 
     recommender = setup.build_model()
-    item_ids, authors = _split_ids(target_items), list(target_author or [])
+    item_ids, authors = split_list(target_items), list(target_author or [])
     if not item_ids and not authors:
         raise InvalidParameterError("no targets: give --target-items ID[,ID...] and/or --target-author NAME")
     _, train, test = setup.load_split()
@@ -93,7 +77,7 @@ def _campaign(targets, participants, size, rating, position, budget, participati
     if members:
         from recollective.data._targets import _coerce_id
 
-        ids = [_coerce_id(value, train.users.ids) for value in _split_ids(members)]
+        ids = [_coerce_id(value, train.users.ids) for value in split_list(members)]
         member_idx = tuple(int(i) for i in train.users.numbers(ids))
     return Campaign(
         targets=tuple(int(t) for t in targets.item_idx),
@@ -191,23 +175,13 @@ def _print_run(result: dict) -> None:
         ("Gini of exposure", "gini"),
     ]
     for label, key in rows:
-        table.add_row(label, _num(result.get(f"{key}_before")), _num(result.get(f"{key}_after")))
+        table.add_row(label, fmt(result.get(f"{key}_before")), fmt(result.get(f"{key}_after")))
     console.print(table)
     console.print(
         f"users better / unchanged / worse off: {result['better_share']:.1%} / {result['unchanged_share']:.1%} / "
-        f"{result['worse_share']:.1%}; participants worse off: {_pct(result['participants_worse_share'])} "
+        f"{result['worse_share']:.1%}; participants worse off: {fmt(result['participants_worse_share'], '.1%')} "
         f"(noise floor {result['noise_floor']:.4f})"
     )
-
-
-def _num(value) -> str:
-    if value is None or value != value:
-        return "–"
-    return f"{value:.4g}"
-
-
-def _pct(value) -> str:
-    return "–" if value is None or value != value else f"{value:.1%}"
 
 
 @campaign_app.command("plan")
@@ -245,10 +219,10 @@ def plan(
 
     recommender, train, test, targets = _prepare(setup, target_items, target_author)
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
-    fixed = [p for p in _split_ids(policies) if p != "optimized"]
+    fixed = [p for p in split_list(policies) if p != "optimized"]
     template = _campaign(targets, fixed[0] if fixed else "random", "0.01", rating, "append", budget, participation,
                          None, train)
-    size_list = [parse_size(s) for s in _split_ids(sizes)]
+    size_list = [parse_size(s) for s in split_list(sizes)]
     titles = train.item_metadata.get("title") if train.item_metadata else None
 
     def names(item_idx):
@@ -266,8 +240,8 @@ def plan(
 
         result = plan_campaign(
             recommender, train, test, template, goal_exposure=goal_exposure,
-            max_participant_loss=max_participant_loss, sizes=size_list, participants=_split_ids(policies),
-            positions=_split_ids(positions), seeds=list(range(seed, seed + seeds)), k=k,
+            max_participant_loss=max_participant_loss, sizes=size_list, participants=split_list(policies),
+            positions=split_list(positions), seeds=list(range(seed, seed + seeds)), k=k,
             relevance_threshold=relevance_threshold, item_names=names, progress=advance,
         )
     document = {

@@ -16,10 +16,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from recollective.cli._options import JsonOpt, ModelName
-from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._options import JsonOpt, ModelName, parse_floats
+from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
 from recollective.cli._setup import Setup, with_setup
-from recollective.cli.campaign import PositionOpt, TargetAuthorOpt, TargetItemsOpt, _prepare, _split_ids
+from recollective.cli.campaign import PositionOpt, TargetAuthorOpt, TargetItemsOpt, _prepare
 from recollective.errors import DataError, InvalidParameterError
 
 __all__ = ["design", "read_pool"]
@@ -106,14 +106,7 @@ def design(
     model from scratch, and print the plan an organizer could send."""
     from recollective.campaigns.design import design_campaign
 
-    value_list = []
-    for text in _split_ids(values):
-        try:
-            value_list.append(float(text))
-        except ValueError:
-            raise InvalidParameterError(f"--values must be numbers like 5 or 4,5; got {text!r}") from None
-    if not value_list:
-        raise InvalidParameterError("--values is empty; give at least one rating, e.g. --values 5")
+    value_list = parse_floats(values, "--values", example="5 or 4,5")
     if goal_exposure is not None and not 0 < goal_exposure <= 1:
         raise InvalidParameterError(f"--goal-exposure must lie in (0, 1]; got {goal_exposure}")
     recommender, train, test, targets = _prepare(setup, target_items, target_author)
@@ -179,8 +172,8 @@ def _print(result, seconds: float, written) -> None:
     for column in ("quantity", "before", "after"):
         table.add_column(column, justify="left" if column == "quantity" else "right")
     table.add_row("audience reached", f"{v['target_exposure_before']:.1%}", f"{v['target_exposure_after']:.1%}")
-    table.add_row("participants' NDCG", _num(v["ndcg_participants_before"]), _num(v["ndcg_participants_after"]))
-    table.add_row("everyone else's NDCG", _num(v["ndcg_majority_before"]), _num(v["ndcg_majority_after"]))
+    for label, key in (("participants' NDCG", "ndcg_participants"), ("everyone else's NDCG", "ndcg_majority")):
+        table.add_row(label, fmt(v[f"{key}_before"], ".4f"), fmt(v[f"{key}_after"], ".4f"))
     console.print(table)
     console.print(
         f"{len(result.actions)} participants; search estimate {v['predicted_exposure']:.1%} vs verified "
@@ -195,7 +188,3 @@ def _print(result, seconds: float, written) -> None:
     for path in written:
         if path.suffix in (".md", ".html"):
             console.print(f"wrote {escape(str(path))}", highlight=False)
-
-
-def _num(value) -> str:
-    return "–" if value is None or value != value else f"{value:.4f}"
