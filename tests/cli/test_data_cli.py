@@ -230,3 +230,15 @@ def test_items_table_follows_sep_and_encoding(tmp_path):
     assert result.exit_code == 0, result.output
     top = json.loads(result.stdout)["authors"]["top"]
     assert [(row["author"], row["n_interactions"]) for row in top] == [("Renée Dupré", 2), ("Zoë", 1)]
+
+
+def test_convert_writes_files_with_the_usual_permissions(tmp_path):
+    from recollective._files import new_file_mode
+
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id,title\nu1,1,A\n")
+    books = tmp_path / "books.csv"
+    books.write_text("item_id,title\n1,A\n")
+    assert invoke("convert", ratings, tmp_path / "r.parquet", "--items", books).exit_code == 0
+    for name in ("r.parquet", "r.items.parquet"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == new_file_mode()  # not mkstemp's 0600

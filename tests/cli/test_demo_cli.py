@@ -46,6 +46,7 @@ def test_demo_quick_runs_the_campaign_sweep_and_writes_the_report(tmp_path):
     assert report == out / "report.html" and "<script" not in html
     assert html.count("data:image/png;base64,") >= 5
     assert (out / "runs" / "demo-campaign" / "manifest.json").is_file()
+    assert not (out / "runs" / "demo-campaign" / ".lock").exists()  # removed when the run finished
     again = CliRunner().invoke(app, ["demo", "--quick", "--out", str(out), "--json"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["campaign"]["cells"]["skipped"] == 8  # the sweep resumes, nothing re-run

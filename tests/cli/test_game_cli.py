@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from recollective._files import new_file_mode
 from recollective.cli import app
 from recollective.game import (
     CollectiveStrategy,
@@ -206,3 +207,33 @@ def test_generate_with_a_strategy_stores_the_reports(tmp_path):
     incomplete = tmp_path / "incomplete.npz"
     _assert_clean_error(invoke("game", "generate", incomplete, "--members", "13"), "go together")
     assert not incomplete.exists()
+
+
+def test_paths_say_what_they_are_and_what_was_expected(tmp_path):
+    folder = tmp_path / "instances"
+    folder.mkdir()
+    _assert_clean_error(invoke("game", "evaluate", folder),  # once: "no such file" for a folder that exists
+                        f"error: {folder}: is a folder, not a regular file; give an instance file (.npz, written by "
+                        "`recollective game generate`)")
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes\n")
+    result = invoke("game", "evaluate", readme)
+    _assert_clean_error(result, f"error: {readme}: not a readable .npz file (it is a text file, not a zip archive of "
+                                "arrays); write one with `recollective game generate`")
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, R_true=np.array([{"a": 1}], dtype=object), alpha=1.0)
+    result = invoke("game", "evaluate", pickled)
+    _assert_clean_error(result, "(it holds object (pickled) arrays, which are never loaded)")
+    assert "allow_pickle" not in result.stderr + result.stdout  # numpy's hint is never the answer here
+
+
+def test_generate_into_a_folder_named_like_a_file_leaves_nothing(tmp_path):
+    target = tmp_path / "out.npz"
+    target.mkdir()
+    _assert_clean_error(invoke("game", "generate", target),
+                        f"error: {target} is a folder; give the name of the instance file to write (*.npz)")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.npz"] and not any(target.iterdir())  # no out.npz.tmp.npz
+    written = tmp_path / "g.npz"
+    assert invoke("game", "generate", written).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.npz", "out.npz"]
+    assert written.stat().st_mode & 0o777 == new_file_mode()  # as a file made with open(), not mkstemp's 0600

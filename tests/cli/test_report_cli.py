@@ -100,3 +100,14 @@ def test_bad_run_folders_exit_2_with_one_line(tmp_path, setup, message):
 def test_out_that_is_a_folder_is_refused(store, tmp_path):
     result = runner.invoke(app, ["report", str(store), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_the_report_gets_the_permissions_of_every_other_output(store, tmp_path):
+    from recollective._files import new_file_mode
+
+    out = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", str(store), "--out", str(out)]).exit_code == 0
+    figures = sorted((tmp_path / "report_files").iterdir())
+    assert out.stat().st_mode & 0o777 == new_file_mode()  # once 0600 (mkstemp) while the figures were 0644
+    assert {f.stat().st_mode & 0o777 for f in figures} == {new_file_mode()}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

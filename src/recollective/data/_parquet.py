@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from recollective._files import require_regular
+from recollective._files import new_file_mode, require_regular
 from recollective.data._arrow import to_numpy
 from recollective.data._columns import NumberColumn
 from recollective.data._interactions import Interactions
@@ -230,6 +230,7 @@ def write_interactions_parquet(interactions: Interactions, out: Path) -> list[Pa
     try:
         for target, table in tables.items():
             handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            os.fchmod(handle, new_file_mode())  # mkstemp makes it 0600; the output gets the usual permissions
             os.close(handle)
             temporary[target] = Path(name)
             pq.write_table(table, name)

@@ -201,36 +201,58 @@ def majority_minority(
 
 def save_instance(instance: GameInstance, path: str | Path) -> Path:
     """Write ``instance`` to ``path`` (.npz, no pickles) atomically: a temporary file, then a rename."""
+    from recollective._files import atomic_write_bytes
+
     path = Path(path)
     if path.suffix != ".npz":
         raise InvalidParameterError(f"instance files end in .npz; got {str(path)!r}")
+    if path.is_dir():
+        raise InvalidParameterError(f"{path} is a folder; give the name of the instance file to write (*.npz)")
     arrays = {"R_true": instance.R_true, "alpha": np.float64(instance.alpha)}
     for name in ("R_reported", "user_group", "item_group"):
         value = getattr(instance, name)
         if value is not None:
             arrays[name] = value
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    atomic_write_bytes(path, lambda handle: np.savez(handle, **arrays), fsync=False)  # no temporary left behind
     return path
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive with files, or an empty one
+
+
+def _not_an_archive(head: bytes) -> str:
+    """What a file that is not a zip archive seems to be, from its first bytes."""
+    if not head:
+        return "it is empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "it holds a single .npy array, not an archive"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return "it is a binary file but not a zip archive of arrays"
+    return "it is a text file, not a zip archive of arrays"
 
 
 def load_instance(path: str | Path, alpha: float | None = None) -> GameInstance:
     """Read and validate an instance file; ``alpha`` overrides (or supplies) the file's alpha."""
+    from recollective._files import open_regular
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single .npy array, not an archive")
-        with loaded as data:
-            arrays = {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise DataError(
-            f"{path}: not a readable .npz file ({exc}); write one with `recollective game generate`"
-        ) from None
+    with open_regular(path, "an instance file (.npz, written by `recollective game generate`)") as handle:
+        head = handle.read(512)  # a folder, FIFO or device is refused above, naming what it is
+    problem = None if head.startswith(_ZIP_MAGIC) else _not_an_archive(head)
+    if problem is None:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+        except ValueError as exc:  # numpy's own words suggest allow_pickle=True, which is never the answer here
+            problem = "it holds object (pickled) arrays, which are never loaded" if "pickle" in str(exc) else str(exc)
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+            problem = f"a damaged zip archive: {exc}"
+    if problem is not None:
+        raise DataError(f"{path}: not a readable .npz file ({problem}); write one with `recollective game generate`")
     if "R_true" not in arrays:
         raise DataError(f"{path}: the file has no 'R_true' array (found: {sorted(arrays) or 'nothing'})")
     R_true = check_preferences(arrays["R_true"], f"{path}: R_true")

@@ -172,13 +172,9 @@ def write_report(run_dir, out=None) -> dict:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """``text`` to ``path`` through a temporary file, with the permissions of a normally created file."""
+    from recollective._files import atomic_write_bytes
+
+    atomic_write_bytes(path, lambda handle: handle.write(text.encode("utf-8")), fsync=False)
 
 
