@@ -54,3 +54,10 @@ def test_a_one_row_file_has_nothing_to_evaluate(tmp_path):
     assert result.exit_code == 2 and result.stdout == ""  # once: exit 0, every metric null, a raw warning
     assert result.stderr == ("error: nothing to evaluate: the test part holds no interaction (0 held out for 1 "
                              "user(s)); use more data, a larger --test-fraction\n")
+
+
+def test_a_path_that_looks_like_markup_is_shown_as_it_is(tmp_path):
+    path = tmp_path / "r[" / "]x.csv"  # the path reads "...r[/]x.csv": Rich's closing tag with nothing to close
+    result = runner.invoke(app, ["models", "evaluate", "--data", str(path), "--model", "popularity"])
+    assert result.exit_code == 2  # once: MarkupError from the loading spinner, before the file was even opened
+    assert result.stderr == f"error: {path}: no such file\n"

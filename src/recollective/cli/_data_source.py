@@ -193,7 +193,9 @@ class DataSource:
             flag.keyword: flag.convert(self.options.get(name, flag.default)) for name, flag in DATA_FLAGS.items()
         }
         keywords["duplicates"] = keywords["duplicates"] or self.default_duplicates
-        with err_console.status(f"loading {self.path}"):
+        from rich.markup import escape
+
+        with err_console.status(f"loading {escape(str(self.path))}"):  # a spinner's text is Rich markup
             return read_interactions(self.path, keywords.pop("format"), **keywords)
 
 
