@@ -1,13 +1,15 @@
 """Loading responses: valid files round-trip; every bad file in the corpus gives its exact one-line error."""
 
+import os
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from recollective.errors import DataError
+from recollective.errors import ConfigError, DataError
 from recollective.survey import (
     default_instrument,
+    load_instrument,
     load_responses,
     read_responses,
     responses_to_csv,
@@ -107,6 +109,12 @@ def test_missing_file_and_directory(tmp_path):
         load_responses(tmp_path / "nothing.csv")
     with pytest.raises(DataError, match="is a directory"):
         load_responses(tmp_path)
+    fifo = tmp_path / "answers.csv"
+    os.mkfifo(fifo)  # once: read_bytes waited for a writer forever
+    with pytest.raises(DataError, match=r"answers\.csv: is a FIFO \(named pipe\), not a regular file; give a CSV"):
+        load_responses(fifo)
+    with pytest.raises(ConfigError, match=r"^/dev/zero: is a character device, not a regular file; give a "):
+        load_instrument("/dev/zero")
 
 
 def test_optional_question_may_be_blank_and_follow_ups_need_the_gate():

@@ -20,15 +20,12 @@ _BOM = b"\xef\xbb\xbf"
 
 def read_source(path: str | Path) -> bytes:
     """The bytes of ``path``; DataError when it is missing, a directory or unreadable."""
+    from recollective._files import read_regular
+
     path = Path(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory; give a CSV file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror})") from None
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; give a CSV file")
+    return read_regular(path, "a CSV file")  # a FIFO or device is refused, never waited on or read forever
 
 
 def _locate(prefix: str) -> tuple[int, int]:

@@ -290,13 +290,12 @@ def load_instrument(path: str | Path | None = None) -> Instrument:
     """
     if path is None:
         return default_instrument()
+    from recollective._files import read_regular
+
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; give the path of a questionnaire schema (.toml)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file; give the path of a questionnaire schema (.toml)")
+    data = read_regular(path, "a questionnaire schema (.toml)", ConfigError)  # FIFOs and devices refused
     return _parse_toml(data, str(path))
 
 
