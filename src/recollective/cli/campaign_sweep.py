@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recollective.cli._options import JsonOpt, QuietOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors
 
 __all__ = ["sweep"]
@@ -24,8 +25,8 @@ def sweep(
     data: Annotated[
         Path | None, typer.Option("--data", help="Use this data path instead of the config's data.path.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the summary document on stdout.")] = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Run a campaign sweep (models x participant policies x positions x sizes x seeds) and write its results."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors, to_jsonable
 
 ONLINE_ROUNDS, ONLINE_EXPLORE, ONLINE_NOISE, ONLINE_SEEDS = 300, 200, 0.1, 10
@@ -125,7 +126,7 @@ def demo(
     ),
     seed: Annotated[int, typer.Option(help="Seed of the generated instance.")] = 0,
     quick: Annotated[bool, typer.Option("--quick", help="Smaller parts throughout (for CI and a first look).")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Run the main job: suppression, the robust collective strategy and its window, the online game, a campaign
     sweep across recommenders on a synthetic book world, and the HTML report."""

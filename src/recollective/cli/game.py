@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, short_indices
 from recollective.cli.game_incentives import incentives
 from recollective.cli.game_online import online
@@ -32,7 +33,6 @@ class RuleName(StrEnum):
 
 
 InstanceArg = Annotated[Path, typer.Argument(help="Instance file (.npz with R_true, alpha, optional R_reported).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AlphaOpt = Annotated[float | None, typer.Option("--alpha", help="Override the file's alpha.")]
 RuleOpt = Annotated[
     RuleName,

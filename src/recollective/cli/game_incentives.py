@@ -15,6 +15,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, handles_errors, parse_index_list, short_indices
 from recollective.errors import InvalidParameterError
 
@@ -82,7 +83,7 @@ def incentives(
     max_exact: Annotated[int, typer.Option("--max-exact", help="Largest collective enumerated exactly.")] = 12,
     alpha: Annotated[float | None, typer.Option("--alpha", help="Override the file's alpha.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Directory for the critical-mass plot.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Who is individually rational, who free rides, minimal sub-collectives and the critical mass.
 

@@ -9,6 +9,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list
 from recollective.errors import InvalidParameterError
 
@@ -41,7 +42,7 @@ def online(
         True, "--report-when-met/--seek-only", help="Also report when shown a target, or only when seeking."
     ),
     plot: Annotated[Path | None, typer.Option("--plot", help="Directory for the welfare-over-rounds plot.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Play the online game: explore, complete the matrix, exploit; optionally with a collective in the loop.
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, handles_errors, parse_index_list, short_indices
 from recollective.errors import InvalidParameterError
 
@@ -42,7 +43,7 @@ def theory(
     x_max: Annotated[float, typer.Option("--x-max", help="Largest uprating value examined.")] = 10.0,
     n_grid: Annotated[int, typer.Option("--n-grid", help="Grid points for the pointwise certificates.")] = 400,
     alpha: Annotated[float | None, typer.Option("--alpha", help="Override the file's alpha.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """THEORY.md's conditions: structure, x_k, certified intervals, exact window, platform, robustness radius."""
     from recollective.game import load_instance

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, handles_errors
 
 __all__ = ["report"]
@@ -19,7 +20,7 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="HTML file to write (default: RUN_DIR/report.html).")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print what was written as one JSON document.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Write an HTML report (figures embedded, no scripts) plus PNG/SVG figures and CSV tables beside it."""
     from recollective.report.html import write_report

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors
 
 __all__ = ["run"]
@@ -38,7 +39,7 @@ def run(
     yes: Annotated[
         bool, typer.Option("--yes", help="Run a grid above 10,000 cells or a world larger than this machine's memory.")
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as one JSON document.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Run every cell of CONFIG (models x participants x positions x sizes x seeds) not yet stored."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

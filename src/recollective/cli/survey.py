@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, handles_errors
 from recollective.errors import InvalidParameterError
 
@@ -28,7 +29,6 @@ InstrumentOpt = Annotated[
     Path | None,
     typer.Option("--instrument", help="Questionnaire schema (.toml); default: the packaged version-1 instrument."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def _instrument(path: Path | None):
