@@ -19,7 +19,6 @@ from recollective.cli._data_source import DataSource, with_data_options
 from recollective.cli._options import JsonOpt, ModelName, parse_floats, parse_params, parse_size, split_list
 from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
 from recollective.cli._setup import Setup, with_setup
-from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare
 from recollective.errors import InvalidParameterError
 
 __all__ = ["attack_app"]
@@ -117,7 +116,7 @@ def _detectors(names: list[str], train, action, filler_size, seed: int) -> tuple
 
 @attack_app.command("run")
 @handles_errors
-@with_setup(default_model=ModelName.als)
+@with_setup(default_model=ModelName.als, targets=True)
 def run(
     setup: Setup,
     kind: KindOpt = "average",
@@ -128,8 +127,6 @@ def run(
     n_selected: NSelectedOpt = 3,
     budget: BudgetOpt = None,
     participants: ParticipantsOpt = "closest",
-    target_items: TargetItemsOpt = None,
-    target_author: TargetAuthorOpt = None,
     detectors: DetectorsOpt = DEFAULT_DETECTORS,
     flag_shares: FlagSharesOpt = DEFAULT_SHARES,
     json_out: JsonOpt = False,
@@ -142,7 +139,7 @@ def run(
     names = _names(detectors, "--detectors", DETECTOR_NAMES)
     shares = parse_floats(flag_shares, "--flag-shares")
     filler = parse_size(filler_size, "--filler-size")
-    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    recommender, train, test, targets = setup.prepare()
     model, seed, k = setup.model, setup.seed, setup.k
     action = _action(kind, targets, size, filler_size, intent, accounts, n_selected, budget, participants, train)
     started = time.perf_counter()

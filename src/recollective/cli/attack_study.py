@@ -37,7 +37,6 @@ from recollective.cli.attack import (
     _pm,
     attack_app,
 )
-from recollective.cli.campaign import TargetAuthorOpt, TargetItemsOpt, _prepare
 from recollective.errors import InvalidParameterError
 
 __all__ = ["study"]
@@ -47,13 +46,11 @@ SplitSeedOpt = Annotated[int, typer.Option("--split-seed", min=0, help="Seed of 
 
 @attack_app.command("study")
 @handles_errors
-@with_setup(default_model=ModelName.als, seed_option=SplitSeedOpt)
+@with_setup(default_model=ModelName.als, targets=True, seed_option=SplitSeedOpt)
 def study(
     setup: Setup,
     out: Annotated[Path, typer.Option("--out", help="Folder for rows.parquet, curves.parquet, the plots and "
                                                     "report.html.")] = Path("out/attack"),
-    target_items: TargetItemsOpt = None,
-    target_author: TargetAuthorOpt = None,
     sizes: Annotated[str, typer.Option("--sizes", help="Benign collective sizes (counts or shares).")] = "50,134",
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds of the model and the actions, e.g. 0,1,2.")] = "0,1,2",
     kinds: Annotated[str, typer.Option("--kinds", help="Attack kinds.")] = "random,average,bandwagon,segment,brigading",
@@ -88,7 +85,7 @@ def study(
     filler = parse_size(filler_size, "--filler-size")
     if not any(abs(report_flag_share - s) < 1e-12 for s in shares):
         raise InvalidParameterError(f"--report-flag-share {report_flag_share} must be one of --flag-shares {shares}")
-    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    recommender, train, test, targets = setup.prepare()
     source, model, split, k = setup.source, setup.model, setup.split, setup.k
     started = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

@@ -16,7 +16,6 @@ from rich.table import Table
 from recollective.cli._options import JsonOpt, ModelName, parse_size, split_list
 from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
 from recollective.cli._setup import Setup, with_setup
-from recollective.errors import InvalidParameterError
 
 __all__ = ["campaign_app"]
 
@@ -26,12 +25,6 @@ campaign_app = typer.Typer(
     no_args_is_help=True,
 )
 
-TargetItemsOpt = Annotated[
-    str | None, typer.Option("--target-items", help="Target items: raw item ids of the file, comma-separated.")
-]
-TargetAuthorOpt = Annotated[
-    list[str] | None, typer.Option("--target-author", help="Every book by this author is a target (repeat).")
-]
 ParticipantsOpt = Annotated[
     str, typer.Option("--participants", help="Who acts: random, majority, fans, closest or explicit.")
 ]
@@ -50,24 +43,6 @@ ParticipationOpt = Annotated[
 MembersOpt = Annotated[
     str | None, typer.Option("--members", help="explicit participants: raw user ids, comma-separated.")
 ]
-
-
-def _prepare(setup: Setup, target_items, target_author):
-    """(recommender, train, test, target set) from the shared options and the target flags."""
-    from recollective.data._targets import explicit_targets
-
-    recommender = setup.build_model()
-    item_ids, authors = split_list(target_items), list(target_author or [])
-    if not item_ids and not authors:
-        raise InvalidParameterError("no targets: give --target-items ID[,ID...] and/or --target-author NAME")
-    _, train, test = setup.load_split()
-    targets = explicit_targets(
-        train, item_ids=item_ids or None, authors=authors or None, audience_from=test,
-        threshold=setup.relevance_threshold,
-    )
-    if targets.n_targets == 0:
-        raise InvalidParameterError("the target set is empty after resolving --target-items / --target-author")
-    return recommender, train, test, targets
 
 
 def _campaign(targets, participants, size, rating, position, budget, participation, members, train):
@@ -93,11 +68,9 @@ def _campaign(targets, participants, size, rating, position, budget, participati
 
 @campaign_app.command("run")
 @handles_errors
-@with_setup(default_model=ModelName.puresvd)
+@with_setup(default_model=ModelName.puresvd, targets=True)
 def run(
     setup: Setup,
-    target_items: TargetItemsOpt = None,
-    target_author: TargetAuthorOpt = None,
     participants: ParticipantsOpt = "random",
     size: SizeOpt = "0.01",
     rating: RatingOpt = 5.0,
@@ -114,7 +87,7 @@ def run(
     group and per-user utility (NDCG@K on held-out items) before and after."""
     from recollective.campaigns import estimate_noise_floor, evaluate_campaign
 
-    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     campaign = _campaign(targets, participants, size, rating, position, budget, participation, members, train)
     started = time.perf_counter()
@@ -186,11 +159,9 @@ def _print_run(result: dict) -> None:
 
 @campaign_app.command("plan")
 @handles_errors
-@with_setup(default_model=ModelName.puresvd)
+@with_setup(default_model=ModelName.puresvd, targets=True)
 def plan(
     setup: Setup,
-    target_items: TargetItemsOpt = None,
-    target_author: TargetAuthorOpt = None,
     goal_exposure: Annotated[
         float, typer.Option("--goal-exposure", help="Share of the audience that should see a target in its top K.")
     ] = 0.3,
@@ -217,7 +188,7 @@ def plan(
 
     from recollective.campaigns import plan_campaign
 
-    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     fixed = [p for p in split_list(policies) if p != "optimized"]
     template = _campaign(targets, fixed[0] if fixed else "random", "0.01", rating, "append", budget, participation,

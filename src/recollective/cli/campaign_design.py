@@ -19,7 +19,7 @@ from rich.table import Table
 from recollective.cli._options import JsonOpt, ModelName, parse_floats
 from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
 from recollective.cli._setup import Setup, with_setup
-from recollective.cli.campaign import PositionOpt, TargetAuthorOpt, TargetItemsOpt, _prepare
+from recollective.cli.campaign import PositionOpt
 from recollective.errors import DataError, InvalidParameterError
 
 __all__ = ["design", "read_pool"]
@@ -61,11 +61,9 @@ def read_pool(path: Path, train) -> list[int]:
 
 
 @handles_errors
-@with_setup(default_model=ModelName.itemknn)
+@with_setup(default_model=ModelName.itemknn, targets=True)
 def design(
     setup: Setup,
-    target_items: TargetItemsOpt = None,
-    target_author: TargetAuthorOpt = None,
     max_participants: Annotated[
         int, typer.Option("--max-participants", min=1, help="At most this many participants.")
     ] = 20,
@@ -109,7 +107,7 @@ def design(
     value_list = parse_floats(values, "--values", example="5 or 4,5")
     if goal_exposure is not None and not 0 < goal_exposure <= 1:
         raise InvalidParameterError(f"--goal-exposure must lie in (0, 1]; got {goal_exposure}")
-    recommender, train, test, targets = _prepare(setup, target_items, target_author)
+    recommender, train, test, targets = setup.prepare()
     source, model, seed, k = setup.source, setup.model, setup.seed, setup.k
     relevance_threshold = setup.relevance_threshold
     pool_idx = read_pool(pool, train) if pool is not None else None
