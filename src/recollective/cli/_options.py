@@ -39,6 +39,7 @@ __all__ = [
     "Split",
     "SplitName",
     "option_group",
+    "parse_collective",
     "parse_floats",
     "parse_params",
     "parse_size",
@@ -127,6 +128,19 @@ def parse_floats(text: str, option: str, example: str = "0.01,0.05") -> list[flo
     if not values:
         raise InvalidParameterError(f"{option} is empty; give comma-separated numbers such as {example}")
     return values
+
+
+def parse_collective(members: str | None, targets: str | None, uprating: float | None):
+    """``--members``, ``--targets`` and ``--uprating`` of the game commands: (member indices, target indices, x),
+    or None when none of the three is given; InvalidParameterError when only some are."""
+    from recollective.cli._output import parse_index_list
+
+    given = [value is not None for value in (members, targets, uprating)]
+    if not any(given):
+        return None
+    if not all(given):
+        raise InvalidParameterError("--members, --targets and --uprating go together: give all three or none")
+    return parse_index_list(members, "--members"), parse_index_list(targets, "--targets"), uprating
 
 
 # Output.

@@ -61,6 +61,11 @@ class Setup:
         """(data, train, test): the data file, its optional k-core, and the seeded split."""
         return self.split.apply(self.source.load().interactions, self.seed)
 
+    def describe(self, recommender) -> dict:
+        """What a result document says about its setup: model, hyper-parameters, data, split and seed."""
+        return {"model": self.model.value, "params": recommender.get_params(), "data": str(self.source.path),
+                "split": self.split.method.value, "seed": self.seed}
+
     def prepare(self):
         """(recommender, train, test, target set): the model, the split, and the target items with their audience
         (test users with a relevant held-out interaction on a target)."""

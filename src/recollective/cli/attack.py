@@ -157,11 +157,7 @@ def run(
     for note in outcome.summary["notes"]:
         err_console.print(f"note: {note}", markup=False, soft_wrap=True)
     result = {
-        "model": model.value,
-        "params": recommender.get_params(),
-        "data": str(setup.source.path),
-        "split": setup.split.method.value,
-        "seed": seed,
+        **setup.describe(recommender),
         "spec": action.as_dict(),
         "target_item_ids": targets.item_ids.tolist(),
         "target_authors": list(targets.authors),

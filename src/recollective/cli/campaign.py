@@ -54,16 +54,9 @@ def _campaign(targets, participants, size, rating, position, budget, participati
 
         ids = [_coerce_id(value, train.users.ids) for value in split_list(members)]
         member_idx = tuple(int(i) for i in train.users.numbers(ids))
-    return Campaign(
-        targets=tuple(int(t) for t in targets.item_idx),
-        participants=participants,
-        size=parse_size(size),
-        rating=rating,
-        position=position,
-        budget=budget,
-        participation=participation,
-        members=member_idx,
-    )
+    return Campaign(targets=tuple(int(t) for t in targets.item_idx), participants=participants,
+                    size=parse_size(size), rating=rating, position=position, budget=budget,
+                    participation=participation, members=member_idx)
 
 
 @campaign_app.command("run")
@@ -106,11 +99,7 @@ def run(
                                     noise_floor=floor)
     whatif_seconds = time.perf_counter() - started
     result = {
-        "model": model.value,
-        "params": recommender.get_params(),
-        "data": str(setup.source.path),
-        "split": setup.split.method.value,
-        "seed": seed,
+        **setup.describe(recommender),
         "campaign": campaign.as_dict(),
         "target_item_ids": targets.item_ids.tolist(),
         "target_authors": list(targets.authors),

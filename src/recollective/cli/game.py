@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recollective.cli._options import JsonOpt
+from recollective.cli._options import JsonOpt, parse_collective
 from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, short_indices
 from recollective.cli.game_incentives import incentives
 from recollective.cli.game_online import online
@@ -103,28 +103,16 @@ def generate(
 
     if out.suffix != ".npz":
         raise InvalidParameterError(f"the output file must end in .npz; got {str(out)!r}")
-    strategy_options = (members, targets, uprating)
-    if any(v is not None for v in strategy_options) and any(v is None for v in strategy_options):
-        raise InvalidParameterError("--members, --targets and --uprating go together: give all three or none")
+    collective = parse_collective(members, targets, uprating)
     instance = majority_minority(
-        majority_users,
-        minority_users,
-        majority_items,
-        minority_items,
-        majority_rank=majority_rank,
-        minority_rank=minority_rank,
-        majority_scale=majority_scale,
-        minority_scale=minority_scale,
-        noise=noise,
-        alpha=alpha,
-        rng=seed,
+        majority_users, minority_users, majority_items, minority_items, majority_rank=majority_rank,
+        minority_rank=minority_rank, majority_scale=majority_scale, minority_scale=minority_scale, noise=noise,
+        alpha=alpha, rng=seed,
     )
     gap = singular_value_gap(instance.R_true, instance.user_group, instance.item_group, instance.alpha, majority_rank)
     strategy = None
-    if members is not None:
-        strategy = CollectiveStrategy(
-            parse_index_list(members, "--members"), parse_index_list(targets, "--targets"), uprating
-        )
+    if collective is not None:
+        strategy = CollectiveStrategy(*collective)
         instance = replace(instance, R_reported=strategy.apply(instance.R_true))
     save_instance(instance, out)
     document = {

@@ -9,8 +9,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from recollective.cli._options import JsonOpt
-from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list
+from recollective.cli._options import JsonOpt, parse_collective
+from recollective.cli._output import console, emit_json, err_console, handles_errors
 from recollective.errors import InvalidParameterError
 
 InstanceArg = Annotated[Path, typer.Argument(help="Instance file (.npz with R_true, alpha, optional R_reported).")]
@@ -54,29 +54,14 @@ def online(
 
     instance = load_instance(instance_path, alpha)
     config = build(
-        OnlineConfig,
-        rounds=rounds,
-        explore_rounds=explore_rounds,
-        observe_prob=observe_prob,
-        noise=noise,
-        estimator=estimator,
-        refit_every=refit_every,
-        slate_size=slate_size,
-        epsilon=epsilon,
+        OnlineConfig, rounds=rounds, explore_rounds=explore_rounds, observe_prob=observe_prob, noise=noise,
+        estimator=estimator, refit_every=refit_every, slate_size=slate_size, epsilon=epsilon,
     )
-    collective = None
-    options = (members, targets, uprating)
-    if any(v is not None for v in options):
-        if any(v is None for v in options):
-            raise InvalidParameterError("--members, --targets and --uprating go together: give all three or none")
+    collective = parse_collective(members, targets, uprating)
+    if collective is not None:
         collective = build(
-            CollectiveInLoop,
-            members=parse_index_list(members, "--members"),
-            targets=parse_index_list(targets, "--targets"),
-            uprating=uprating,
-            participation=participation,
-            coordination_noise=coordination_noise,
-            budget=budget,
+            CollectiveInLoop, members=collective[0], targets=collective[1], uprating=uprating,
+            participation=participation, coordination_noise=coordination_noise, budget=budget,
             report_when_met=report_when_met,
         )
     if seeds < 1:

@@ -69,12 +69,8 @@ def evaluate(setup: Setup, json_out: JsonOpt = False) -> None:
         metrics = evaluate_model(recommender, train, test, k, relevance_threshold=relevance_threshold)
     score_seconds = time.perf_counter() - started
     result = {
-        "model": model.value,
-        "params": recommender.get_params(),
-        "data": str(setup.source.path),
-        "split": setup.split.method.value,
+        **setup.describe(recommender),
         "test_fraction": setup.split.test_fraction,
-        "seed": setup.seed,
         "k": k,
         "n_users": data.n_users,
         "n_items": data.n_items,

@@ -37,20 +37,6 @@ def _instrument(path: Path | None):
     return load_instrument(path)
 
 
-def _interval(low: float, high: float) -> str:
-    return "–" if low != low or high != high else f"[{low:.4f}, {high:.4f}]"
-
-
-def _value(value: float, digits: int = 4) -> str:
-    return "–" if value is None or value != value else f"{value:.{digits}f}"
-
-
-def _p(value: float) -> str:
-    if value != value:
-        return "–"
-    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
-
-
 def _check_writable(path: Path, option: str, suffixes: tuple[str, ...]) -> None:
     if path.suffix.lower() not in suffixes:
         raise InvalidParameterError(f"{option} must end in {' or '.join(suffixes)}; got {str(path)!r}")
@@ -89,28 +75,21 @@ def form(
 
 
 def _proportion_table(title: str, proportions, weighted: bool) -> Table:
+    from recollective.survey._report import _proportion_rows
+
+    header, rows = _proportion_rows(proportions, weighted)
     table = Table(title=Text(title), title_justify="left")
-    for name in ("", "yes / n", "prevalence", "Wilson", "Clopper–Pearson"):
+    for name in header:
         table.add_column(name, justify="left" if not name else "right")
-    if weighted:
-        for name in ("weighted", "weighted Wilson", "n eff."):
-            table.add_column(name, justify="right")
-    for p in proportions:
-        cells = [
-            p.label,
-            f"{p.count} / {p.n}",
-            _value(p.prevalence),
-            _interval(p.wilson_low, p.wilson_high),
-            _interval(p.clopper_pearson_low, p.clopper_pearson_high),
-        ]
-        if weighted:
-            w = p.weighted
-            cells += [_value(w.prevalence), _interval(w.wilson_low, w.wilson_high), _value(w.n_effective, 1)]
-        table.add_row(*(Text(cell) for cell in cells))
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
 def _print_analysis(result) -> None:
+    from recollective.survey._report import _interval, _p
+    from recollective.survey._report import _num as _value
+
     level = f"{100 * result.confidence:g}%"
     console.print(
         f"{result.source}: {result.n_respondents} respondents, instrument {result.instrument_id} "
