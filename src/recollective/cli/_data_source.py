@@ -5,8 +5,8 @@ Every command that reads interactions takes the same flags (``--format``, ``--se
 :func:`with_data_options`, which puts the flags where ``source`` stands in the signature and hands the command one
 :class:`DataSource`; ``source.load()`` reads the file through :func:`recollective.data.read_interactions`.
 
-To add a data flag: declare its ``Annotated`` alias below and add one row to ``DATA_FLAGS`` (its default, the
-keyword of ``read_interactions`` it feeds and, when the text needs it, a conversion). Nothing else changes.
+To add a data flag: add one row to ``DATA_FLAGS`` (its type, flag, help, the keyword of ``read_interactions`` it
+feeds and, when the text needs it, a conversion and a default). Nothing else changes.
 """
 
 from __future__ import annotations
@@ -61,57 +61,6 @@ DataOpt = Annotated[
     Path, typer.Option("--data", help="Interactions file (CSV, TSV, Parquet) or a goodbooks-10k / MovieLens folder.")
 ]
 PathArg = Annotated[Path, typer.Argument(help="The data file (or a goodbooks-10k / MovieLens folder).")]
-FormatOpt = Annotated[
-    DataFormat | None,
-    typer.Option("--format", help="File format; default: from the name (.csv, .tsv, .parquet, .json[.gz], folders)."),
-]
-SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator of csv / tsv (',', ';', '\\t', '::').")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding of csv / tsv (default utf-8).")]
-UserColOpt = Annotated[str | None, typer.Option("--user-col", help="Column of user ids (default user_id).")]
-ItemColOpt = Annotated[str | None, typer.Option("--item-col", help="Column of item ids (default item_id).")]
-RatingColOpt = Annotated[
-    str | None, typer.Option("--rating-col", help="Column of ratings; without it every interaction is 1 (implicit).")
-]
-OrderColOpt = Annotated[str | None, typer.Option("--order-col", help="Column of timestamps or positions.")]
-NamesOpt = Annotated[
-    str | None, typer.Option("--names", help="Column names of a file without a header line, e.g. user,item,rating.")
-]
-RatingRangeOpt = Annotated[
-    str | None, typer.Option("--rating-range", help="Inclusive range ratings must lie in, e.g. 1,5.")
-]
-DuplicatesOpt = Annotated[
-    Duplicates | None,
-    typer.Option(
-        "--duplicates",
-        help="Rows repeating a (user, item) pair with another value: error, keep the last (latest), or the max. "
-        "Exact duplicate rows are always dropped. Default: last for inspect, error elsewhere.",
-    ),
-]
-SkipBadLinesOpt = Annotated[
-    bool, typer.Option("--skip-bad-lines", help="Skip and count malformed lines instead of failing on the first.")
-]
-SignalOpt = Annotated[
-    Signal | None,
-    typer.Option(
-        "--signal",
-        help="goodreads: what an interaction is: rating (rating > 0, explicit), read (is_read, implicit) or "
-        "shelved (every line, implicit). Default rating.",
-    ),
-]
-OrderFieldOpt = Annotated[
-    str | None,
-    typer.Option("--order-field", help="goodreads: date kept as the order (date_added, read_at, ..., or none)."),
-]
-BooksOpt = Annotated[
-    Path | None, typer.Option("--books", help="goodreads: books JSON; goodbooks: books.csv (default: beside).")
-]
-AuthorsOpt = Annotated[Path | None, typer.Option("--authors", help="goodreads: authors JSON (names of authors).")]
-ItemsOpt = Annotated[
-    Path | None, typer.Option("--items", help="csv / tsv / parquet: items table (item id, title, authors, ...).")
-]
-CatalogueOpt = Annotated[
-    bool, typer.Option("--catalogue", help="goodbooks / movielens: every catalogued item, rated or not.")
-]
 
 
 def _separator(text: str | None) -> str | None:
@@ -145,8 +94,8 @@ def _same(value):
 
 @dataclass(frozen=True)
 class DataFlag:
-    """One data flag: its ``Annotated`` alias, its default, the :func:`~recollective.data.read_interactions`
-    keyword it feeds, and how the command-line text becomes that keyword's value."""
+    """One data flag: its ``Annotated`` type for Typer, its default, the :func:`~recollective.data.read_interactions`
+    keyword it feeds, and how the command-line value becomes that keyword's value."""
 
     option: Any
     default: Any
@@ -154,25 +103,59 @@ class DataFlag:
     convert: Callable[[Any], Any] = field(default=_same)
 
 
-# Command parameter name -> flag. The order is the order of --help.
+def _flag(kind, flag: str, help: str, keyword: str, convert=_same, default=None) -> DataFlag:
+    return DataFlag(Annotated[kind, typer.Option(flag, help=help)], default, keyword, convert)
+
+
+_DUPLICATES_HELP = (
+    "Rows repeating a (user, item) pair with another value: error, keep the last (latest), or the max. Exact "
+    "duplicate rows are always dropped. Default: last for inspect, error elsewhere."
+)
+_SIGNAL_HELP = (
+    "goodreads: what an interaction is: rating (rating > 0, explicit), read (is_read, implicit) or shelved (every "
+    "line, implicit). Default rating."
+)
+
+# Command parameter name -> flag, in the order of --help. One row per flag: nothing else declares them.
 DATA_FLAGS: dict[str, DataFlag] = {
-    "data_format": DataFlag(FormatOpt, None, "format", _enum_value),
-    "sep": DataFlag(SepOpt, None, "sep", _separator),
-    "encoding": DataFlag(EncodingOpt, None, "encoding"),
-    "user_col": DataFlag(UserColOpt, None, "user_col"),
-    "item_col": DataFlag(ItemColOpt, None, "item_col"),
-    "rating_col": DataFlag(RatingColOpt, None, "rating_col"),
-    "order_col": DataFlag(OrderColOpt, None, "order_col"),
-    "names": DataFlag(NamesOpt, None, "names", _names),
-    "rating_range": DataFlag(RatingRangeOpt, None, "rating_range", _rating_range),
-    "duplicates": DataFlag(DuplicatesOpt, None, "duplicates", _enum_value),
-    "skip_bad_lines": DataFlag(SkipBadLinesOpt, False, "skip_bad_lines"),
-    "signal": DataFlag(SignalOpt, None, "signal", _enum_value),
-    "order_field": DataFlag(OrderFieldOpt, None, "order"),
-    "books": DataFlag(BooksOpt, None, "books_path"),
-    "authors": DataFlag(AuthorsOpt, None, "authors_path"),
-    "items": DataFlag(ItemsOpt, None, "items_path"),
-    "catalogue": DataFlag(CatalogueOpt, False, "catalogue"),
+    "data_format": _flag(
+        DataFormat | None, "--format",
+        "File format; default: from the name (.csv, .tsv, .parquet, .json[.gz], folders).", "format", _enum_value,
+    ),
+    "sep": _flag(str | None, "--sep", "Field separator of csv / tsv (',', ';', '\\t', '::').", "sep", _separator),
+    "encoding": _flag(str | None, "--encoding", "Text encoding of csv / tsv (default utf-8).", "encoding"),
+    "user_col": _flag(str | None, "--user-col", "Column of user ids (default user_id).", "user_col"),
+    "item_col": _flag(str | None, "--item-col", "Column of item ids (default item_id).", "item_col"),
+    "rating_col": _flag(
+        str | None, "--rating-col", "Column of ratings; without it every interaction is 1 (implicit).", "rating_col"
+    ),
+    "order_col": _flag(str | None, "--order-col", "Column of timestamps or positions.", "order_col"),
+    "names": _flag(
+        str | None, "--names", "Column names of a file without a header line, e.g. user,item,rating.", "names",
+        _names,
+    ),
+    "rating_range": _flag(
+        str | None, "--rating-range", "Inclusive range ratings must lie in, e.g. 1,5.", "rating_range", _rating_range
+    ),
+    "duplicates": _flag(Duplicates | None, "--duplicates", _DUPLICATES_HELP, "duplicates", _enum_value),
+    "skip_bad_lines": _flag(
+        bool, "--skip-bad-lines", "Skip and count malformed lines instead of failing on the first.", "skip_bad_lines",
+        default=False,
+    ),
+    "signal": _flag(Signal | None, "--signal", _SIGNAL_HELP, "signal", _enum_value),
+    "order_field": _flag(
+        str | None, "--order-field", "goodreads: date kept as the order (date_added, read_at, ..., or none).", "order"
+    ),
+    "books": _flag(
+        Path | None, "--books", "goodreads: books JSON; goodbooks: books.csv (default: beside).", "books_path"
+    ),
+    "authors": _flag(Path | None, "--authors", "goodreads: authors JSON (names of authors).", "authors_path"),
+    "items": _flag(
+        Path | None, "--items", "csv / tsv / parquet: items table (item id, title, authors, ...).", "items_path"
+    ),
+    "catalogue": _flag(
+        bool, "--catalogue", "goodbooks / movielens: every catalogued item, rated or not.", "catalogue", default=False
+    ),
 }
 
 

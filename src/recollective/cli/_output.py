@@ -15,16 +15,19 @@ from typing import Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from recollective.errors import RecollectiveError
 
 __all__ = [
+    "before_after_table",
     "console",
     "emit_json",
     "err_console",
     "fmt",
     "handles_errors",
     "parse_index_list",
+    "render",
     "short_indices",
     "to_jsonable",
 ]
@@ -69,6 +72,24 @@ def _readable(message: str) -> str:
     if len(message) <= _ERROR_LINE:
         return message
     return f"{message[:700]} ... ({len(message) - 950:,} characters cut) ... {message[-250:]}"
+
+
+def before_after_table(result: dict, rows) -> Table:
+    """A Rich table of ``result[key + "_before"]`` and ``result[key + "_after"]`` for each ``(label, key)``."""
+    table = Table(title=f"before / after (K={result['k']})")
+    for column in ("quantity", "before", "after"):
+        table.add_column(column, justify="left" if column == "quantity" else "right")
+    for label, key in rows:
+        table.add_row(label, fmt(result.get(f"{key}_before")), fmt(result.get(f"{key}_after")))
+    return table
+
+
+def render(document: dict, json_out: bool, show: Callable[[dict], None]) -> None:
+    """The output sink: ``document`` as one JSON document on stdout with ``--json``, else ``show(document)``."""
+    if json_out:
+        emit_json(document)
+    else:
+        show(document)
 
 
 def handles_errors(command: Callable) -> Callable:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from recollective.cli._data_source import DataSource, with_data_options
 from recollective.cli._options import JsonOpt, ModelName, parse_floats, parse_params, parse_size, split_list
-from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
+from recollective.cli._output import before_after_table, console, emit_json, err_console, fmt, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
 from recollective.errors import InvalidParameterError
 
@@ -28,6 +28,8 @@ attack_app = typer.Typer(
     "a data set for suspicious accounts, or run the whole study with tables, plots and an HTML report.",
     no_args_is_help=True,
 )
+DEFAULT_DETECTORS = "pca,features,fraudar,burst"
+DEFAULT_SHARES = "0.01,0.02,0.05,0.1"
 
 KindOpt = Annotated[
     str, typer.Option("--kind", help="random, average, bandwagon, segment, brigading, or benign (a campaign).")
@@ -53,8 +55,6 @@ DetectorsOpt = Annotated[str, typer.Option("--detectors", help="Comma-separated:
 FlagSharesOpt = Annotated[
     str, typer.Option("--flag-shares", help="Shares of users a platform flags and filters (detection thresholds).")
 ]
-DEFAULT_DETECTORS = "pca,features,fraudar,burst"
-DEFAULT_SHARES = "0.01,0.02,0.05,0.1"
 
 
 def _names(text: str, option: str, allowed) -> list[str]:
@@ -167,10 +167,7 @@ def run(
         "seconds": time.perf_counter() - started,
     }
     result["spec"]["targets"] = targets.item_ids.tolist()
-    if json_out:
-        emit_json(result)
-        return
-    _print_run(result)
+    render(result, json_out, _print_run)
 
 
 def _print_run(result: dict) -> None:
@@ -181,15 +178,11 @@ def _print_run(result: dict) -> None:
         f"{len(result['target_item_ids'])} target(s); audience {result['audience_size']} users, "
         f"{result['n_victims']} other test users; model {result['model']}"
     )
-    table = Table(title=f"before / after (K={k})")
-    for column in ("quantity", "before", "after"):
-        table.add_column(column, justify="left" if column == "quantity" else "right")
-    for label, key in (("benefit: target exposure in the audience", "benefit"),
-                       ("harm: target exposure among the others", "harm"), (f"NDCG@{k}, all test users", "ndcg"),
-                       (f"NDCG@{k}, audience", "ndcg_audience"), (f"NDCG@{k}, others", "ndcg_outside"),
-                       (f"hit rate@{k}", "hit_rate")):
-        table.add_row(label, fmt(result.get(f"{key}_before")), fmt(result.get(f"{key}_after")))
-    console.print(table)
+    console.print(before_after_table(result, (
+        ("benefit: target exposure in the audience", "benefit"), ("harm: target exposure among the others", "harm"),
+        (f"NDCG@{k}, all test users", "ndcg"), (f"NDCG@{k}, audience", "ndcg_audience"),
+        (f"NDCG@{k}, others", "ndcg_outside"), (f"hit rate@{k}", "hit_rate"),
+    )))
     if not result["detection"]:
         return
     table = Table(title="detectors: flag the top share of users, then filter them and refit")

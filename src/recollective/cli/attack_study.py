@@ -18,11 +18,11 @@ from rich.table import Table
 from recollective.cli._options import JsonOpt, ModelName, QuietOpt, parse_floats, parse_size, split_list
 from recollective.cli._output import (
     console,
-    emit_json,
     err_console,
     fmt,
     handles_errors,
     parse_index_list,
+    render,
     to_jsonable,
 )
 from recollective.cli._setup import Setup, with_setup
@@ -125,10 +125,7 @@ def study(
     document = {**metadata, "files": [str(f) for f in files],
                 "effects": summarize_effects(rows), "detection": summarize_detection(rows, report_flag_share),
                 "tradeoff": summarize_tradeoff(rows)}
-    if json_out:
-        emit_json(document)
-        return
-    _print_study(document)
+    render(document, json_out, _print_study)
 
 
 def _target_rows(train, targets) -> list[dict]:

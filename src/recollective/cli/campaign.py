@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from recollective.cli._options import JsonOpt, ModelName, parse_size, split_list
-from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
+from recollective.cli._output import before_after_table, console, emit_json, err_console, fmt, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
 
 __all__ = ["campaign_app"]
@@ -108,10 +108,7 @@ def run(
         "whatif_seconds": whatif_seconds,
     }
     result["campaign"]["targets"] = targets.item_ids.tolist()
-    if json_out:
-        emit_json(result)
-        return
-    _print_run(result)
+    render(result, json_out, _print_run)
 
 
 def _print_run(result: dict) -> None:
@@ -121,9 +118,6 @@ def _print_run(result: dict) -> None:
         f"{result['n_actions']} interactions on {len(result['target_item_ids'])} target(s); audience "
         f"{result['audience_size']} readers; model {result['model']}"
     )
-    table = Table(title=f"before / after (K={k})")
-    for column in ("quantity", "before", "after"):
-        table.add_column(column, justify="left" if column == "quantity" else "right")
     rows = [
         ("target exposure in the audience", "target_exposure"),
         ("discounted target exposure", "discounted_exposure"),
@@ -136,9 +130,7 @@ def _print_run(result: dict) -> None:
         ("ARP", "arp"),
         ("Gini of exposure", "gini"),
     ]
-    for label, key in rows:
-        table.add_row(label, fmt(result.get(f"{key}_before")), fmt(result.get(f"{key}_after")))
-    console.print(table)
+    console.print(before_after_table(result, rows))
     console.print(
         f"users better / unchanged / worse off: {result['better_share']:.1%} / {result['unchanged_share']:.1%} / "
         f"{result['worse_share']:.1%}; participants worse off: {fmt(result['participants_worse_share'], '.1%')} "

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from recollective.cli._options import JsonOpt, ModelName
-from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._output import console, emit_json, err_console, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
 from recollective.models._registry import MODEL_NAMES
 
@@ -80,10 +80,7 @@ def evaluate(setup: Setup, json_out: JsonOpt = False) -> None:
         "fit_seconds": fit_seconds,
         "score_seconds": score_seconds,
     }
-    if json_out:
-        emit_json(result)
-        return
-    _print(result)
+    render(result, json_out, _print)
 
 
 @contextlib.contextmanager
