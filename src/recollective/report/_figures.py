@@ -21,6 +21,7 @@ __all__ = [
     "GREEN",
     "GREY",
     "ORANGE",
+    "PALETTE",
     "PURPLE",
     "STYLE",
     "VERMILION",
@@ -39,6 +40,8 @@ BLUE, ORANGE, GREEN, VERMILION, PURPLE, GREY = (
     "#CC79A7",
     "#555555",
 )
+# The order in which figures colour their lines, bars or groups.
+PALETTE = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
 STYLE = {
     "font.size": 10,
     "axes.titlesize": 11,

@@ -20,23 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report._figures import (
-    BLUE,
-    GREEN,
-    GREY,
-    ORANGE,
-    PURPLE,
-    STYLE,
-    VERMILION,
-    output_paths,
-    save_figure,
-    write_csv,
-)
+from recollective.report import _figures as fig
+from recollective.report._figures import PALETTE, STYLE, output_paths, save_figure, write_csv
 
 __all__ = ["action_label", "largest_size", "plot_roc_curves", "plot_tradeoff"]
 
-_ATTACK_COLOURS = {"random": BLUE, "average": VERMILION, "bandwagon": GREEN, "segment": PURPLE, "brigading": ORANGE}
-_DETECTOR_COLOURS = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
+_ATTACK_COLOURS = {
+    "random": fig.BLUE, "average": fig.VERMILION, "bandwagon": fig.GREEN, "segment": fig.PURPLE, "brigading": fig.ORANGE
+}
+_DETECTOR_COLOURS = PALETTE
 _BENIGN = "#111111"
 
 
@@ -79,7 +71,7 @@ def _actions(rows: list[dict]) -> list[tuple]:
 def _style(action, accounts) -> dict:
     if action == "benign":
         return {"color": _BENIGN, "linewidth": 2.6, "linestyle": "-"}
-    return {"color": _ATTACK_COLOURS.get(action, GREY), "linewidth": 1.5,
+    return {"color": _ATTACK_COLOURS.get(action, fig.GREY), "linewidth": 1.5,
             "linestyle": "-" if accounts == "fake" else "--"}
 
 
@@ -115,7 +107,7 @@ def plot_roc_curves(curves: list[dict], path_stem, *, size=None) -> list[Path]:
                         layout="constrained")
         axes = np.atleast_1d(figure.subplots(n_rows, n_cols, squeeze=False).reshape(-1))
         for ax, detector in zip(axes, detectors, strict=False):
-            ax.plot([0, 1], [0, 1], color=GREY, linewidth=0.8, linestyle=":")
+            ax.plot([0, 1], [0, 1], color=fig.GREY, linewidth=0.8, linestyle=":")
             aucs = []
             for action, accounts in actions:
                 points = [r for r in kept if (r["detector"], r["action"], r["accounts"]) == (detector, action,
@@ -236,9 +228,9 @@ def plot_tradeoff(rows: list[dict], path_stem, *, size=None) -> list[Path]:
                 harm = _mean(attacks, "harm_after")[0] - _mean(attacks, "harm_before")[0]
                 ax.axhline(harm, color=_BENIGN, linestyle=":", linewidth=1.2, label="harm the attacks added")
             else:
-                ax.plot([], [], color=GREY, linestyle="-", label="benign collective")
-                ax.plot([], [], color=GREY, linestyle="--", label="attacks (mean)")
-            ax.axhline(0.0, color=GREY, linewidth=0.8)
+                ax.plot([], [], color=fig.GREY, linestyle="-", label="benign collective")
+                ax.plot([], [], color=fig.GREY, linestyle="--", label="attacks (mean)")
+            ax.axhline(0.0, color=fig.GREY, linewidth=0.8)
             ax.set_xscale("log")
             ax.set_xticks(shares, [f"{s:.0%}" if s >= 0.01 else f"{s:.1%}" for s in shares])
             ax.minorticks_off()

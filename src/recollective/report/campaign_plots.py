@@ -11,22 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report._figures import (
-    BLUE,
-    GREEN,
-    GREY,
-    ORANGE,
-    PURPLE,
-    STYLE,
-    VERMILION,
-    output_paths,
-    save_figure,
-    write_csv,
-)
+from recollective.report._figures import BLUE, GREY, PALETTE, STYLE, VERMILION, output_paths, save_figure, write_csv
 
 __all__ = ["plot_exposure_by_size", "plot_pareto_scatter"]
 
-_COLOURS = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
+_COLOURS = PALETTE
 _VARIANT_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 
 

@@ -23,18 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report._figures import (
-    BLUE,
-    GREEN,
-    GREY,
-    ORANGE,
-    PURPLE,
-    STYLE,
-    VERMILION,
-    output_paths,
-    save_figure,
-    write_csv,
-)
+from recollective.report import _figures as fig
+from recollective.report._figures import PALETTE, STYLE, output_paths, save_figure, write_csv
 
 __all__ = [
     "EXTERNALITY_COLUMN",
@@ -46,7 +36,7 @@ __all__ = [
     "plot_popularity_bias",
 ]
 
-_COLOURS = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
+_COLOURS = PALETTE
 #: Column names of flattened externality bins: ``externality_bin<b>_share_before`` / ``..._after``.
 EXTERNALITY_COLUMN = re.compile(r"^externality_bin(\d+)_share_(before|after)$")
 _GROUPS = (("", "all test users"), ("_majority", "majority (outside the audience)"), ("_audience", "audience"),
@@ -116,7 +106,7 @@ def plot_metric_by_size(summary_rows: list[dict], path_stem, *, metric: str, yla
             ax.plot(x, _values(rows, f"{metric}_before"), linestyle=":", color=colour, linewidth=1.2)
             table += [[*label, r["size"], r["n_participants"], r[f"{metric}_before"], r[after], r[f"{after}_low"],
                        r[f"{after}_high"], r.get("n_seeds")] for r in rows]
-        ax.plot([], [], linestyle=":", color=GREY, label="baseline (no campaign)")
+        ax.plot([], [], linestyle=":", color=fig.GREY, label="baseline (no campaign)")
         ax.set_xscale("log")
         if log_y:
             ax.set_yscale("symlog", linthresh=1.0)
@@ -156,8 +146,8 @@ def plot_group_accuracy(summary_rows: list[dict], path_stem) -> list[Path]:
             low = np.array([_num(row.get(f"ndcg{s}_after_low", row.get(f"ndcg{s}_after"))) for s, _ in groups])
             high = np.array([_num(row.get(f"ndcg{s}_after_high", row.get(f"ndcg{s}_after"))) for s, _ in groups])
             errors = np.nan_to_num(np.vstack([after - low, high - after]), nan=0.0).clip(min=0.0)
-            ax.bar(x - 0.2, before, width=0.4, color=GREY, label="before")
-            ax.bar(x + 0.2, after, width=0.4, color=BLUE, yerr=errors, capsize=3, label="after")
+            ax.bar(x - 0.2, before, width=0.4, color=fig.GREY, label="before")
+            ax.bar(x + 0.2, after, width=0.4, color=fig.BLUE, yerr=errors, capsize=3, label="after")
             ax.set_xticks(x, [text.split(" (")[0] for _, text in groups], rotation=20, ha="right")
             ax.set_title(_label(f"{_name(label, several)}\n{row['n_participants']:.0f} participants"), loc="left",
                          fontsize=9)
@@ -205,7 +195,7 @@ def plot_popularity_bias(summary_rows: list[dict], path_stem) -> list[Path]:
             table += [[*label, r["size"], r["n_participants"]] + [r.get(f"{m}_{w}") for m, _ in metrics
                                                                  for w in ("before", "after", "after_low",
                                                                            "after_high")] for r in rows]
-        axes[0].plot([], [], linestyle=":", color=GREY, label="baseline (no campaign)")
+        axes[0].plot([], [], linestyle=":", color=fig.GREY, label="baseline (no campaign)")
         for ax, (_, ylabel) in zip(axes, metrics, strict=True):
             ax.set_ylabel(ylabel)
         axes[1].set_xscale("log")
@@ -258,7 +248,7 @@ def plot_externalities(summary_rows: list[dict], path_stem) -> list[Path]:
                    label=_label(f"{_name(label, several)}, {row['n_participants']:.0f} participants"))
             table += [[*label, row["size"], row["n_participants"], b, before[i], after[i], after[i] - before[i]]
                       for i, b in enumerate(bins)]
-        ax.axhline(0.0, color=GREY, linewidth=1)
+        ax.axhline(0.0, color=fig.GREY, linewidth=1)
         ax.set_xticks(x, [f"bin {b}" for b in bins])
         ax.set_xlabel("non-target items by training popularity (bin 1 = least popular)")
         ax.set_ylabel("change in share of list slots")
@@ -298,8 +288,8 @@ def plot_pareto_shares(summary_rows: list[dict], path_stem) -> list[Path]:
         ax = figure.subplots()
         y = np.arange(len(bars))[::-1]
         left = np.zeros(len(bars))
-        for column, (text, colour) in enumerate((("better off", GREEN), ("unchanged", GREY),
-                                                 ("worse off", VERMILION)), start=1):
+        for column, (text, colour) in enumerate((("better off", fig.GREEN), ("unchanged", fig.GREY),
+                                                 ("worse off", fig.VERMILION)), start=1):
             share = np.nan_to_num(np.array([bar[column] for bar in bars], dtype=float))
             ax.barh(y, share, left=left, color=colour, alpha=0.85 if column != 2 else 0.35, label=text)
             left += share

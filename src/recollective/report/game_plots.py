@@ -20,18 +20,8 @@ import numpy as np
 
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_alpha
-from recollective.report._figures import (
-    BLUE,
-    GREEN,
-    GREY,
-    ORANGE,
-    PURPLE,
-    STYLE,
-    VERMILION,
-    output_paths,
-    save_figure,
-    write_csv,
-)
+from recollective.report import _figures as fig
+from recollective.report._figures import STYLE, output_paths, save_figure, write_csv
 
 if TYPE_CHECKING:
     from recollective.game import Outcome, WindowResult
@@ -150,17 +140,19 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
             f"Effective window: {n_members} member{'s uprate' if n_members > 1 else ' uprates'} "
             f"item{'s' if result.targets.size > 1 else ''} {targets} by $x$ in [0, {result.x_max:g}]"
         )
-    colours = {"all_users": GREY, "majority_non_members": BLUE, "minority": VERMILION, "members": PURPLE}
+    colours = {
+        "all_users": fig.GREY, "majority_non_members": fig.BLUE, "minority": fig.VERMILION, "members": fig.PURPLE
+    }
 
     with mpl.rc_context(STYLE):
         figure = Figure(figsize=(8.0, 6.4), layout="constrained")
         top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(1.15, 1.0))
         for ax in (top, bottom):
-            _shade(ax, result.effective_intervals, GREEN, 0.12, "effective (SW up)" if ax is top else None)
-            _shade(ax, result.pareto_intervals, GREEN, 0.32, "Pareto-effective" if ax is top else None)
+            _shade(ax, result.effective_intervals, fig.GREEN, 0.12, "effective (SW up)" if ax is top else None)
+            _shade(ax, result.pareto_intervals, fig.GREEN, 0.32, "Pareto-effective" if ax is top else None)
             ax.set_xlim(edges[0], edges[-1])
 
-        top.axhline(truthful_welfare, color=GREY, linestyle="--", linewidth=1.2, label="truthful SW")
+        top.axhline(truthful_welfare, color=fig.GREY, linestyle="--", linewidth=1.2, label="truthful SW")
         top.stairs(welfare, edges, baseline=None, color="black", linewidth=1.8, label="SW under the strategy")
         span = max(float(welfare.max()), truthful_welfare) - min(float(welfare.min()), truthful_welfare)
         pad = 0.08 * span if span > 0 else max(1.0, abs(truthful_welfare)) * 0.01
@@ -176,7 +168,7 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
             colour = colours[name]
             bottom.stairs(means[name], edges, baseline=None, color=colour, linewidth=1.8, label=label)
             bottom.axhline(truthful_means[name], color=colour, linestyle="--", linewidth=1.0, alpha=0.8)
-        bottom.plot([], [], color=GREY, linestyle="--", linewidth=1.0, label="truthful (same colour)")
+        bottom.plot([], [], color=fig.GREY, linestyle="--", linewidth=1.0, label="truthful (same colour)")
         bottom.set_ylabel(r"mean utility $w_u$ per group")
         bottom.set_xlabel(r"uprating value $x$ (reported by every member on every target)")
         bottom.legend(loc="best", ncols=2)
@@ -312,14 +304,14 @@ def plot_spectrum(
         )
     small = s_true.size > 40
     series = (
-        (s_true, kept_true, BLUE, "o", 9.0 if not small else 5.0, "truthful", truthful.rank),
-        (s_strat, kept_strat, ORANGE, "D", 5.0 if not small else 3.0, "strategic", strategic.rank),
+        (s_true, kept_true, fig.BLUE, "o", 9.0 if not small else 5.0, "truthful", truthful.rank),
+        (s_strat, kept_strat, fig.ORANGE, "D", 5.0 if not small else 3.0, "strategic", strategic.rank),
     )
 
     with mpl.rc_context(STYLE):
         figure = Figure(figsize=(7.6, 4.6), layout="constrained")
         ax = figure.subplots()
-        ax.axhline(alpha, color=VERMILION, linestyle="--", linewidth=1.3, zorder=1)
+        ax.axhline(alpha, color=fig.VERMILION, linestyle="--", linewidth=1.3, zorder=1)
         for values_, kept, colour, marker, size, label, rank in series:
             shown = values_.copy()
             if log_scale:
@@ -339,7 +331,7 @@ def plot_spectrum(
         ax.plot(
             [],
             [],
-            color=VERMILION,
+            color=fig.VERMILION,
             linestyle="--",
             linewidth=1.3,
             label=rf"$\alpha$ = {alpha:.4g} (keep $s_j > \alpha$)",
@@ -352,7 +344,7 @@ def plot_spectrum(
                 ax.axhspan(
                     y_bottom,
                     strip_top,
-                    color=GREY,
+                    color=fig.GREY,
                     alpha=0.12,
                     linewidth=0,
                     zorder=0,
@@ -365,7 +357,7 @@ def plot_spectrum(
                     transform=ax.get_yaxis_transform(),
                     ha="right",
                     va="center",
-                    color=GREY,
+                    color=fig.GREY,
                 )
         else:
             ax.set_ylim(bottom=0.0)

@@ -17,18 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report._figures import (
-    BLUE,
-    GREEN,
-    GREY,
-    ORANGE,
-    PURPLE,
-    STYLE,
-    VERMILION,
-    output_paths,
-    save_figure,
-    write_csv,
-)
+from recollective.report._figures import GREY, PALETTE, STYLE, output_paths, save_figure, write_csv
 
 if TYPE_CHECKING:
     from recollective.game.online import OnlineSummary
@@ -40,7 +29,7 @@ PLOTTED_SERIES = (
     ("welfare", "welfare per round\n(sum of served utility)"),
     ("minority_welfare", "minority welfare per round\n(sum over minority users)"),
 )
-_COLOURS = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
+_COLOURS = PALETTE
 # Runs that share their random draws (truthful and collective play with the same seeds) coincide wherever the
 # collective has not acted yet: later labels are drawn thinner and dashed on top of earlier ones, so both show.
 _LINES = (("-", 2.4), ((0, (5, 2.5)), 1.5), ((0, (1.5, 1.5)), 1.5), ((0, (6, 2, 1.5, 2)), 1.5))
