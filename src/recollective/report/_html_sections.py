@@ -259,7 +259,7 @@ def build_sections(run, staging: Path, assets: Path) -> list[dict]:
     """Sections of the report; figures and tables are written into ``staging`` (later moved to ``assets``)."""
     from recollective.campaigns import summarize_rows
     from recollective.report._figures import write_csv
-    from recollective.report.html import KEY_COLUMNS
+    from recollective.report._run_folder import KEY_COLUMNS
 
     html_dir = assets.parent
     sections = [_run_section(run)]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from recollective.errors import ConfigError
 
 if TYPE_CHECKING:
-    from recollective.survey.instrument import Instrument, Question
+    from recollective.survey._schema import Instrument, Question
 
 __all__ = ["check_references"]
 
