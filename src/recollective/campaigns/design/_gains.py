@@ -114,7 +114,8 @@ def _ease(model, audience, targets, participants, old, new):
         old, new = _ones(old), _ones(new)
     p = model.inverse_gram_
     x_a = model._values(model.seen_[audience], model.params_)
-    xp = np.asarray(x_a.astype(p.dtype) @ p, dtype=np.float64)  # (|A|, n)
+    xp = _memo(model, ("ease", audience.tobytes()),
+               lambda: np.asarray(x_a.astype(p.dtype) @ p, dtype=np.float64))  # (|A|, n): X_A P
     diag = model.inverse_diagonal_.astype(np.float64)
     base = x_a[:, targets].toarray() - xp[:, targets] / diag[targets]
     p_t = np.asarray(p[targets], dtype=np.float64)  # (|T|, n)
@@ -147,19 +148,20 @@ def _itemknn(model, audience, targets, participants, old, new):
     n_neighbors, n_items = params["n_neighbors"], model.n_items_
     if params["binary"]:
         old, new = _ones(old), _ones(new)
-    weights = model._values(model.seen_, params)
+    weights, weights_t, norms2 = _knn_state(model)
     x_a = sp.csr_array(weights[audience])
     held = np.unique(x_a.indices)  # items the audience holds: the rows i of S that reach its scores
     diff = sp.csr_array(new - old)
     diff.eliminate_zeros()
     changed = np.union1d(np.unique(diff.indices), targets)  # the items whose weight column moves, and the targets
-    weights_t = weights.T.tocsr()
     gram_changed = sp.csr_array(weights_t[changed] @ weights).toarray()  # (|changed|, n): G[j, :] for changed j
-    norms2 = np.bincount(weights.indices, weights.data**2, minlength=n_items)
     col_of = {int(j): c for c, j in enumerate(changed)}
     t_cols = np.array([col_of[int(t)] for t in targets])
-    floors = _outside_floors(model.ranked_, held, changed, n_neighbors)
-    current = model.score(audience)[:, targets]
+    key = (held.tobytes(), changed.tobytes(), targets.tobytes())
+    floors, current = _memo(model, ("itemknn", key), lambda: (
+        _outside_floors(model.ranked_, held, changed, n_neighbors),
+        np.asarray(x_a @ model.similarity_[:, targets].toarray()),  # the audience's target scores now
+    ))
     x_sub = x_a[:, held]
     out = np.empty((old.shape[0], audience.size, targets.size))
     columns = np.union1d(held, changed)  # the similarity columns any kept entry can come from
@@ -213,6 +215,31 @@ def _dense_at(indices, values, at) -> np.ndarray:
     return out
 
 
+def _memo(model, key, compute):
+    """``compute()`` once per fitted state of ``model`` and ``key``.
+
+    Kept on the model beside the ``seen_`` matrix it belongs to (a refit replaces ``seen_``, which empties the
+    memo), so a search that screens many candidate batches against one state pays for the per-state work once.
+    """
+    memo = getattr(model, "_design_memo_", None)
+    if memo is None or memo[0] is not model.seen_:
+        memo = (model.seen_, {})
+        model._design_memo_ = memo
+    if key not in memo[1]:
+        memo[1][key] = compute()
+    return memo[1][key]
+
+
+def _knn_state(model):
+    """(W, W^T as CSR, squared column norms) of the model's training data, once per fitted state."""
+
+    def compute():
+        weights = model._values(model.seen_, model.params_)
+        return weights, weights.T.tocsr(), np.bincount(weights.indices, weights.data**2, minlength=weights.shape[1])
+
+    return _memo(model, "knn_state", compute)
+
+
 def _cosine(gram, left, right):
     with np.errstate(divide="ignore", invalid="ignore"):
         sims = gram / (left * right)
@@ -234,17 +261,22 @@ def _outside_floors(ranked, rows: np.ndarray, excluded: np.ndarray, n: int):
     """
     values = np.zeros((rows.size, n))
     indices = np.full((rows.size, n), np.iinfo(np.int64).max)
-    for r, i in enumerate(rows):
-        lo, hi = ranked.indptr[i], ranked.indptr[i + 1]
-        idx, val = ranked.indices[lo:hi], ranked.values[lo:hi]
-        keep = ~np.isin(idx, excluded)
-        idx, val = idx[keep][:n], val[keep][:n]
-        if idx.size < n and not ranked.complete[i]:
-            raise InvalidParameterError(
-                "itemknn gains: an item's stored neighbour buffer is too short for this many changed items; "
-                "use fewer bridge items or the refit search"
-            )
-        values[r, : idx.size], indices[r, : idx.size] = val, idx
+    starts, lengths = ranked.indptr[rows], ranked.indptr[rows + 1] - ranked.indptr[rows]
+    owner = np.repeat(np.arange(rows.size), lengths)
+    position = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(starts, lengths)
+    keep = ~np.isin(ranked.indices[position], excluded)
+    owner, position = owner[keep], position[keep]
+    kept = np.bincount(owner, minlength=rows.size)
+    rank = np.arange(owner.size) - np.repeat(np.cumsum(kept) - kept, kept)  # rank within its row, best first
+    short = (kept < n) & ~ranked.complete[rows]
+    if short.any():
+        raise InvalidParameterError(
+            "itemknn gains: an item's stored neighbour buffer is too short for this many changed items; "
+            "use fewer bridge items or the refit search"
+        )
+    first = rank < n
+    values[owner[first], rank[first]] = ranked.values[position[first]]
+    indices[owner[first], rank[first]] = ranked.indices[position[first]]
     return values, indices
 
 
