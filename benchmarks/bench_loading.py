@@ -48,15 +48,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import log
+
 CASES = {
     "csv": ("csv-ours", "csv-pandas"),
     "jsonl": ("jsonl-ours", "jsonl-json"),
 }
-
-
-def log(message: str) -> None:
-    """Progress goes to stderr so that ``--json`` leaves exactly one document on stdout."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

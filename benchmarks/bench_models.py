@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -41,16 +39,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from _common import log, machine
 from recollective.data import load_interactions
 from recollective.data._splits import random_holdout
 from recollective.metrics import evaluate_model
 from recollective.models import MODEL_NAMES, make_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "goodbooks-10k"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def timed(function):
@@ -143,7 +138,7 @@ def main() -> None:
         data = tile(data, args.tile)
     if args.part == "nextitem":
         rows = next_item(data, args.models.split(","))
-        print(json.dumps({"rows": rows, "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()}}))
+        print(json.dumps({"rows": rows, "machine": machine()}))
         return
     train, test = random_holdout(data, 0.2, rng=0)
     log(f"{data.n_users:,} users x {data.n_items:,} items, {data.n_interactions:,} ratings; "
@@ -179,14 +174,13 @@ def main() -> None:
             log(f"{name}: cold {row['cold_fit_s']:.3f} s, refit {row['refit_s']:.4f} s = {row['speedup']:.1f}x; "
                 f"max |diff| / max |score| {row['max_abs_diff_rel']:.2e}, top-10 overlap {row['top10_overlap']:.3f}")
         rows.append(row)
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-               "load": os.getloadavg()}
+    host = machine()
     if args.json:
-        print(json.dumps({"rows": rows, "machine": machine}))
+        print(json.dumps({"rows": rows, "machine": host}))
         return
     for row in rows:
         print(json.dumps(row))
-    print(f"machine: {machine}")
+    print(f"machine: {host}")
 
 
 if __name__ == "__main__":

@@ -30,30 +30,21 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import hashlib
 import io
 import json
-import os
-import platform
 import pstats
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import scipy
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
+import recollective.game.online
+from _common import blas_pools, code_version, log, machine
 from recollective.game import DEFAULT_TIE_RTOL, as_rank_rule, majority_minority, top_items
 from recollective.game.online import CollectiveInLoop, OnlineConfig, complete, run_online, simulate, summarise
 
 COMPARED = ("welfare", "minority_welfare", "members_welfare", "regret")
-
-
-def log(message: str) -> None:
-    """Progress goes to stderr so that ``--json`` leaves exactly one document on stdout."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -84,50 +75,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if not 1 <= args.baseline_seeds <= args.seeds:
         parser.error(f"--baseline-seeds must lie in [1, --seeds = {args.seeds}]; got {args.baseline_seeds}")
     return args
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "n_cpus": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],  # other processes on a shared machine skew timings
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-    }
-
-
-def code_version() -> dict:
-    """The commit, whether src/ differs from it, and a digest of the online game's sources as imported."""
-    import recollective.game.online
-
-    root = Path(__file__).resolve().parents[1]
-    online_dir = Path(recollective.game.online.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(online_dir.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    version = {"commit": None, "src_modified": None, "online_sources_sha256": digest.hexdigest()[:16]}
-    try:
-        git = ["git", "-C", str(root)]
-        version["commit"] = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True, check=True
-        )
-        version["src_modified"] = bool(status.stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return version
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -307,7 +254,7 @@ def profile_candidate(instance, config, collective, top: int) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     host = machine()
-    version = code_version()
+    version = code_version(recollective.game.online)
     instance, collective, config = build(args)
     R, alpha, groups = instance.R_true, instance.alpha, instance.user_group
     seeds = list(range(args.seeds))
@@ -318,11 +265,7 @@ def main(argv=None) -> int:
         f"{collective.budget}"
     )
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        blas = [
-            {key: info.get(key) for key in ("internal_api", "version", "num_threads")}
-            for info in threadpool_info()
-            if info.get("user_api") == "blas"
-        ]
+        blas = blas_pools()
         simulate(R, alpha, config.model_copy(update={"rounds": 2, "explore_rounds": 1}), seed=0)  # warm-up
 
         start = time.perf_counter()
@@ -405,7 +348,7 @@ def main(argv=None) -> int:
     )
     print(
         f"code: commit {version['commit']}, src/ modified since: {version['src_modified']}, "
-        f"online sources sha256 {version['online_sources_sha256']}"
+        f"online sources sha256 {version['sources_sha256']}"
     )
     print(f"BLAS: {blas}; pinned to {args.threads} thread(s)")
     print(

@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from _common import machine
 from recollective.data import Interactions
 from recollective.models import Recommender
 from recollective.models._ranking import DEFAULT_BLOCK_BYTES, chunk_rows
@@ -132,8 +132,7 @@ def main() -> None:
             "increase_bytes": max(r["increase"] for r in runs),
         }
     summary["ratio_wall"] = summary["candidate"]["wall_s"] / summary["baseline"]["wall_s"]
-    summary["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-                          "load": os.getloadavg()}
+    summary["machine"] = machine()
     summary["shape"] = {"users": model.n_users_, "items": model.n_items_, "factors": args.factors,
                         "seen": interactions.n_interactions}
     if args.json:

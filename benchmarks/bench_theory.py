@@ -29,28 +29,20 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import scipy
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
+import recollective.game
+from _common import code_version, log, machine, median_time
 from recollective.game import CollectiveStrategy, compare_outcomes, effective_window, majority_minority, outcome
 from recollective.game.theory import theory_window
 
 FLAGS = ("is_effective", "is_pareto_effective")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,46 +66,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "n_cpus": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "blas": [(i["internal_api"], i.get("version"), i["num_threads"]) for i in threadpool_info()],
-    }
-
-
-def code_version() -> dict:
-    import recollective.game
-
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(Path(recollective.game.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    version = {"commit": None, "src_modified": None, "game_sources_sha256": digest.hexdigest()[:16]}
-    try:
-        git = ["git", "-C", str(root)]
-        version["commit"] = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True, check=True
-        )
-        version["src_modified"] = bool(status.stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return version
-
-
 def intervals_from_grid(xs: np.ndarray, flags: np.ndarray, x_max: float) -> list[tuple[float, float]]:
     intervals = []
     i = 0
@@ -129,15 +81,6 @@ def intervals_from_grid(xs: np.ndarray, flags: np.ndarray, x_max: float) -> list
         intervals.append((float(lo), float(hi)))
         i = j + 1
     return intervals
-
-
-def timed(function, repeats: int):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return result, statistics.median(times), times
 
 
 def same_intervals(ours, theirs, tolerance: float) -> tuple[bool, float]:
@@ -224,14 +167,14 @@ def benchmark(args) -> dict:
     }
     log(f"instance {R_true.shape}, alpha = {alpha:.6g}, {members.size} members, target {target}")
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        theory, t_theory, all_theory = timed(
+        theory, t_theory, all_theory = median_time(
             lambda: theory_window(R_true, members, target, alpha, args.x_max), args.repeats
         )
         log(
             f"(a) theory_window: {t_theory:.3f} s (median of {args.repeats}), {theory.n_evaluations} evaluations, "
             f"method {theory.method}"
         )
-        brute, t_brute, all_brute = timed(
+        brute, t_brute, all_brute = median_time(
             lambda: effective_window(R_true, members, [target], alpha, args.x_max), args.repeats
         )
         log(f"(b) effective_window: {t_brute:.3f} s (median of {args.repeats}), {brute.n_evaluations} evaluations")
@@ -332,7 +275,7 @@ def coverage(n_instances: int, n_grid: int, progress) -> dict:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    document = {"machine": machine(), "code": code_version(), "threads": args.threads}
+    document = {"machine": machine(), "code": code_version(recollective.game), "threads": args.threads}
     if args.coverage:
         with threadpool_limits(limits=args.threads, user_api="blas"):
             document["coverage"] = coverage(args.coverage, args.coverage_grid, log)

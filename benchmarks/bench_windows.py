@@ -29,23 +29,19 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import hashlib
 import io
 import json
 import math
-import os
-import platform
 import pstats
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import scipy
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
+import recollective.game
+from _common import blas_pools, code_version, log, machine
 from recollective.game import (
     CollectiveStrategy,
     compare_outcomes,
@@ -56,11 +52,6 @@ from recollective.game import (
 )
 
 FLAGS = ("is_effective", "is_pareto_effective")
-
-
-def log(message: str) -> None:
-    """Progress goes to stderr so that ``--json`` leaves exactly one document on stdout."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -92,50 +83,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.grid < 2:
         parser.error(f"--grid must be >= 2; got {args.grid}")
     return args
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "n_cpus": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],  # other processes on a shared machine skew timings
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-    }
-
-
-def code_version() -> dict:
-    """The commit, whether src/ differs from it, and a digest of the game's sources as imported by this run."""
-    import recollective.game
-
-    root = Path(__file__).resolve().parents[1]
-    game_dir = Path(recollective.game.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(game_dir.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    version = {"commit": None, "src_modified": None, "game_sources_sha256": digest.hexdigest()[:16]}
-    try:
-        git = ["git", "-C", str(root)]
-        version["commit"] = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True, check=True
-        )
-        version["src_modified"] = bool(status.stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return version
 
 
 def build_instance(seed: int, n_members: int, noise: float = 0.0):
@@ -251,7 +198,7 @@ def profile_window(R_true, members, targets, alpha, x_max, top: int) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     host = machine()  # before the run: the load average then is other processes' load
-    version = code_version()  # at start: the sources this process has imported
+    version = code_version(recollective.game)  # at start: the sources this process has imported
     instance, gap, members, targets = build_instance(args.seed, args.members, args.noise)
     R_true, alpha, x_max = instance.R_true, instance.alpha, args.x_max
     strategy = CollectiveStrategy(members, targets, 0.0)
@@ -262,11 +209,7 @@ def main(argv=None) -> int:
         f"{members.size} members, target item {int(targets[0])}"
     )
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        blas = [
-            {key: info.get(key) for key in ("internal_api", "version", "num_threads")}
-            for info in threadpool_info()
-            if info.get("user_api") == "blas"
-        ]
+        blas = blas_pools()
         outcome(R_true, None, alpha)  # warm-up (BLAS buffers, page faults)
         outcome_times = []
         for _ in range(args.repeats):
@@ -335,7 +278,7 @@ def main(argv=None) -> int:
     )
     print(
         f"code: commit {version['commit']}, src/ modified since: {version['src_modified']}, "
-        f"game sources sha256 {version['game_sources_sha256']}"
+        f"game sources sha256 {version['sources_sha256']}"
     )
     print(f"BLAS: {blas}; pinned to {args.threads} thread(s)")
     print(f"instance: {R_true.shape[0]} x {R_true.shape[1]}, alpha = {alpha:.6g}, gap holds = {gap.holds}")

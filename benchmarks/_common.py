@@ -1,0 +1,95 @@
+"""What every benchmark records besides its timings: the machine, its BLAS pools, the code version; and timing.
+
+The scripts run as ``.venv/bin/python benchmarks/bench_<topic>.py``, so this folder is first on ``sys.path`` and
+they import this module as ``_common``. Progress goes to stderr (:func:`log`) so that ``--json`` leaves exactly
+one document on stdout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["blas_pools", "code_version", "log", "machine", "median_time"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def log(message: str) -> None:
+    """One progress line on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def median_time(function, repeats: int):
+    """(last result, median seconds, every run's seconds) of ``repeats`` calls of ``function()``."""
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return result, statistics.median(times), times
+
+
+def _cpu_model() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            return next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        return cpu
+
+
+def blas_pools() -> list[dict]:
+    """The BLAS thread pools loaded now (threadpoolctl): library, version and threads of each."""
+    from threadpoolctl import threadpool_info
+
+    return [
+        {key: info.get(key) for key in ("internal_api", "version", "num_threads")}
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
+
+
+def machine(**versions) -> dict:
+    """CPU model and count, the 1-minute load average (other processes on a shared machine skew timings), the
+    versions of Python, numpy and scipy (plus ``versions``), and the BLAS pools."""
+    import numpy
+    import scipy
+
+    return {
+        "cpu": _cpu_model(),
+        "n_cpus": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        **versions,
+        "blas": blas_pools(),
+    }
+
+
+def code_version(package) -> dict:
+    """The commit, whether src/ differs from it, and a digest of ``package``'s sources (subpackages included) as
+    this process imported them: ``{"commit", "src_modified", "sources_sha256"}``."""
+    folder = Path(package.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    version = {"commit": None, "src_modified": None, "sources_sha256": digest.hexdigest()[:16]}
+    git = ["git", "-C", str(ROOT)]
+    try:
+        version["commit"] = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run([*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True,
+                                check=True)
+        version["src_modified"] = bool(status.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return version
