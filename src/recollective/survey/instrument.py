@@ -40,36 +40,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from recollective.errors import ConfigError
-from recollective.survey._schema import (
-    RESPONDENT_ID,
-    AnalysisSpec,
-    AssociationSpec,
-    Breakdown,
-    Condition,
-    Instrument,
-    InstrumentInfo,
-    Option,
-    Question,
-    Section,
-)
+from recollective.survey import _schema
+from recollective.survey._schema import RESPONDENT_ID, Instrument
 from recollective.survey._schema_checks import check_references
 
-__all__ = [
-    "DEFAULT_INSTRUMENT_FILE",
-    "RESPONDENT_ID",
-    "AnalysisSpec",
-    "AssociationSpec",
-    "Breakdown",
-    "Condition",
-    "Instrument",
-    "InstrumentInfo",
-    "Option",
-    "Question",
-    "Section",
-    "default_instrument",
-    "instrument_from_dict",
-    "load_instrument",
-]
+__all__ = ["DEFAULT_INSTRUMENT_FILE", *_schema.__all__, "default_instrument", "instrument_from_dict", "load_instrument"]
+
+
+def __getattr__(name: str):
+    """The schema's models (:mod:`recollective.survey._schema`) keep their import path through this module."""
+    if name in _schema.__all__:
+        return getattr(_schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Name of the packaged schema inside :mod:`recollective.survey`.
 DEFAULT_INSTRUMENT_FILE = "questionnaire_v1.toml"
