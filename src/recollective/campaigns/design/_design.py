@@ -83,6 +83,7 @@ class CampaignDesign:
     def _action_dict(self, action: Action) -> dict:
         out = action.as_dict(self.interactions)
         out["titles"] = [self.item_names.get(i, str(out["item_ids"][j])) for j, i in enumerate(action.items)]
+        out["bridge"] = [i not in set(self.settings["targets"]) for i in action.items]
         return out
 
     def to_csv(self) -> str:
@@ -126,7 +127,9 @@ class CampaignDesign:
                   "| # | reader | adds | rating | where |", "|---|---|---|---|---|"]
         for number, action in enumerate(self.actions, start=1):
             row = self._action_dict(action)
-            books = "; ".join(_escape(t) for t in row["titles"])
+            targets = set(self.settings["targets"])
+            books = "; ".join(_escape(t) + ("" if i in targets else " (bridge)")
+                              for t, i in zip(row["titles"], action.items, strict=True))
             lines.append(f"| {number} | {_escape(str(row['user_id']))} | {books} | {action.value:g} | "
                          f"{action.position} |")
         return "\n".join(lines) + "\n"
