@@ -7,6 +7,7 @@ one document on stdout.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import platform
@@ -16,9 +17,30 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["blas_pools", "code_version", "log", "machine", "median_time"]
+__all__ = ["blas_pools", "code_version", "log", "machine", "median_time", "new_parser", "print_provenance"]
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def new_parser(doc: str, quick: str) -> argparse.ArgumentParser:
+    """A script's argument parser (its description: the first paragraph of ``doc``) with the options every
+    script shares: ``--quick`` (a smoke run; ``quick`` says what it shortens), ``--json`` and ``--threads``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: {quick}")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout, nothing else")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    return parser
+
+
+def print_provenance(host: dict, code: dict, blas, threads: int) -> None:
+    """The machine, code and BLAS lines of a script's human-readable summary."""
+    print(
+        f"machine: {host['cpu']}, {host['n_cpus']} CPUs (1-min load average at start "
+        f"{host['load_average_1min']:.2f}); python {host['python']}, numpy {host['numpy']}, scipy {host['scipy']}"
+    )
+    print(f"code: commit {code['commit']}, src/ modified since: {code['src_modified']}, sources sha256 "
+          f"{code['sources_sha256']}")
+    print(f"BLAS: {blas}; pinned to {threads} thread(s)")
 
 
 def log(message: str) -> None:

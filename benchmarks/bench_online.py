@@ -40,7 +40,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import recollective.game.online
-from _common import blas_pools, code_version, log, machine
+from _common import blas_pools, code_version, log, machine, new_parser, print_provenance
 from recollective.game import DEFAULT_TIE_RTOL, as_rank_rule, majority_minority, top_items
 from recollective.game.online import CollectiveInLoop, OnlineConfig, complete, run_online, simulate, summarise
 
@@ -48,9 +48,7 @@ COMPARED = ("welfare", "minority_welfare", "members_welfare", "regret")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 seeds, baseline on 1 seed")
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout, nothing else")
+    parser = new_parser(__doc__, "3 seeds, baseline on 1 seed")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per run (default 10; 3 with --quick)")
     parser.add_argument(
         "--baseline-seeds", type=int, default=None, help="seeds the baseline plays (default: all; 1 with --quick)"
@@ -64,7 +62,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=20, help="majority users in the collective (default 20)")
     parser.add_argument("--uprating", type=float, default=6.0, help="the collective's uprating value (default 6)")
     parser.add_argument("--budget", type=int, default=1, help="targets each member seeks per round (default 1)")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     parser.add_argument("--instance-seed", type=int, default=1, help="seed of the instance (default 1)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N cProfile rows")
     args = parser.parse_args(argv)
@@ -341,16 +338,7 @@ def main(argv=None) -> int:
         print(json.dumps(summary, allow_nan=False, sort_keys=True, indent=2))
         return 0
 
-    m = summary["machine"]
-    print(
-        f"machine: {m['cpu']}, {m['n_cpus']} CPUs (1-min load average at start {m['load_average_1min']:.2f}); "
-        f"python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}"
-    )
-    print(
-        f"code: commit {version['commit']}, src/ modified since: {version['src_modified']}, "
-        f"online sources sha256 {version['sources_sha256']}"
-    )
-    print(f"BLAS: {blas}; pinned to {args.threads} thread(s)")
+    print_provenance(summary["machine"], version, blas, args.threads)
     print(
         f"game: {R.shape[0]} x {R.shape[1]}, alpha = {alpha:.6g}, {config.rounds} rounds ({E} exploring), noise "
         f"{config.noise}, {config.estimator}; collective: {len(collective.members)} majority users, target item "

@@ -41,7 +41,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import recollective.game
-from _common import blas_pools, code_version, log, machine
+from _common import blas_pools, code_version, log, machine, new_parser, print_provenance
 from recollective.game import (
     CollectiveStrategy,
     compare_outcomes,
@@ -55,13 +55,10 @@ FLAGS = ("is_effective", "is_pareto_effective")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: a 200-point grid (unless --grid is given)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout, nothing else")
+    parser = new_parser(__doc__, "a 200-point grid (unless --grid is given)")
     parser.add_argument("--grid", type=int, default=None, help="grid points of the baseline (default 2000)")
     parser.add_argument("--x-max", type=float, default=10.0, help="upper end of the uprating values (default 10)")
     parser.add_argument("--members", type=int, default=20, help="majority users in the collective (default 20)")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the outcome() timing (default 5)")
     parser.add_argument(
         "--window-repeats", type=int, default=None, help="repeats of effective_window, median (default 3; 1 quick)"
@@ -271,16 +268,7 @@ def main(argv=None) -> int:
         print(json.dumps(summary, allow_nan=False, sort_keys=True, indent=2))
         return 0
 
-    m = summary["machine"]
-    print(
-        f"machine: {m['cpu']}, {m['n_cpus']} CPUs (1-min load average at start {m['load_average_1min']:.2f}); "
-        f"python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}"
-    )
-    print(
-        f"code: commit {version['commit']}, src/ modified since: {version['src_modified']}, "
-        f"game sources sha256 {version['sources_sha256']}"
-    )
-    print(f"BLAS: {blas}; pinned to {args.threads} thread(s)")
+    print_provenance(summary["machine"], version, blas, args.threads)
     print(f"instance: {R_true.shape[0]} x {R_true.shape[1]}, alpha = {alpha:.6g}, gap holds = {gap.holds}")
     print(f"collective: {members.size} majority users, target item {int(targets[0])}, x in [0, {x_max:g}]")
     print(f"one full outcome(): {summary['outcome_seconds_median'] * 1e3:.1f} ms (median of {args.repeats})")
