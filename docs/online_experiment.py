@@ -63,6 +63,16 @@ def fmt(values, digits: int = 2) -> str:
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
+# What every table compares: the truthful and collective runs' ranks, welfare and the member's utility.
+COMPARED = ("k_T", "k_C", "W_T", "dW", "M_T", "M_C", "d_members")
+COMPARED_HEADER = ("k truthful", "k collective", "welfare truthful", "Δ welfare", "minority truthful",
+                   "minority collective", f"Δ user {MEMBER}")
+
+
+def compared_cells(result) -> list[str]:
+    return [fmt(result["k_T"], 1), fmt(result["k_C"], 1), *(fmt(result[key]) for key in COMPARED[2:])]
+
+
 def share(flags) -> str:
     flags = np.asarray(flags, dtype=bool)
     return f"{int(flags.sum())}/{flags.size}"
@@ -354,13 +364,7 @@ def main(argv=None) -> int:
                     E,
                     budget,
                     f"{coverage(E, n_items):.0%}",
-                    fmt(result["k_T"], 1),
-                    fmt(result["k_C"], 1),
-                    fmt(result["W_T"]),
-                    fmt(result["dW"]),
-                    fmt(result["M_T"]),
-                    fmt(result["M_C"]),
-                    fmt(result["d_members"]),
+                    *compared_cells(result),
                     fmt(result["others_worse"], 1),
                     share(result["effective"]),
                     share(result["pareto"]),
@@ -378,13 +382,7 @@ def main(argv=None) -> int:
                 "E",
                 "budget",
                 "pairs seen (expected)",
-                "k truthful",
-                "k collective",
-                "welfare truthful",
-                "Δ welfare",
-                "minority truthful",
-                "minority collective",
-                f"Δ user {MEMBER}",
+                *COMPARED_HEADER,
                 "non-members worse off",
                 "effective seeds",
                 "Pareto seeds",
@@ -406,19 +404,13 @@ def main(argv=None) -> int:
                 [
                     noise,
                     E,
-                    fmt(result["k_T"], 1),
-                    fmt(result["k_C"], 1),
-                    fmt(result["W_T"]),
-                    fmt(result["dW"]),
-                    fmt(result["M_T"]),
-                    fmt(result["M_C"]),
-                    fmt(result["d_members"]),
+                    *compared_cells(result),
                     share(result["effective"]),
                     share(result["pareto"]),
                 ]
             )
             numbers[f"noise{noise}_E{E}"] = {
-                key: mean_ci(result[key]) for key in ("k_T", "k_C", "W_T", "dW", "M_T", "M_C", "d_members")
+                key: mean_ci(result[key]) for key in COMPARED
             }
     tables.append(
         f"### 2. Feedback noise (budget 0, user {MEMBER} uprates item {TARGET} by {UPRATING}, {len(seeds)} seeds)\n\n"
@@ -426,13 +418,7 @@ def main(argv=None) -> int:
             [
                 "sigma",
                 "E",
-                "k truthful",
-                "k collective",
-                "welfare truthful",
-                "Δ welfare",
-                "minority truthful",
-                "minority collective",
-                f"Δ user {MEMBER}",
+                *COMPARED_HEADER,
                 "effective seeds",
                 "Pareto seeds",
             ],
@@ -501,18 +487,12 @@ def main(argv=None) -> int:
                 [
                     estimator,
                     E,
-                    fmt(result["k_T"], 1),
-                    fmt(result["k_C"], 1),
-                    fmt(result["W_T"]),
-                    fmt(result["dW"]),
-                    fmt(result["M_T"]),
-                    fmt(result["M_C"]),
-                    fmt(result["d_members"]),
+                    *compared_cells(result),
                     share(result["effective"]),
                 ]
             )
             numbers[f"estimator_{estimator}_E{E}"] = {
-                key: mean_ci(result[key]) for key in ("k_T", "k_C", "W_T", "dW", "M_T", "M_C", "d_members")
+                key: mean_ci(result[key]) for key in COMPARED
             }
     tables.append(
         f"### 4. Estimators (noise {NOISE}, budget 0, user {MEMBER} uprates item {TARGET} by {UPRATING}, "
@@ -521,13 +501,7 @@ def main(argv=None) -> int:
             [
                 "estimator",
                 "E",
-                "k truthful",
-                "k collective",
-                "welfare truthful",
-                "Δ welfare",
-                "minority truthful",
-                "minority collective",
-                f"Δ user {MEMBER}",
+                *COMPARED_HEADER,
                 "effective seeds",
             ],
             rows,
