@@ -6,13 +6,8 @@ from pathlib import Path
 CONFIGS = Path(__file__).resolve().parent / "configs"
 TINY = CONFIGS / "tiny.toml"
 
-SMALL = """
-name = "small"
-seeds = [0, 1]
-k = 10
-metrics = ["target_exposure_before", "target_exposure_after", "ndcg_before", "ndcg_after", "n_participants",
-           "n_actions", "audience_size", "better_share"]
-
+# The small grid's world, targets, campaign and model: SMALL below, and the report tests' run (tests/report).
+SMALL_GRID = """
 [world]
 n_users = 200
 n_items = 120
@@ -30,6 +25,13 @@ sizes = [5, 15]
 
 [models.popularity]
 """
+SMALL = """
+name = "small"
+seeds = [0, 1]
+k = 10
+metrics = ["target_exposure_before", "target_exposure_after", "ndcg_before", "ndcg_after", "n_participants",
+           "n_actions", "audience_size", "better_share"]
+""" + SMALL_GRID
 
 
 def write_config(folder: Path, text: str = SMALL, name: str = "config.toml", **replacements) -> Path:

@@ -1,6 +1,5 @@
 """Figures of the one-shot game: files written, PNG/SVG valid, CSV numbers equal to the plotted results."""
 
-import csv
 import subprocess
 import sys
 
@@ -10,8 +9,7 @@ import pytest
 from recollective.errors import InvalidParameterError
 from recollective.game import CollectiveStrategy, effective_window, majority_minority, outcome
 from recollective.report import plot_spectrum, plot_window
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from report.figure_files import check_files, read_csv
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +26,6 @@ def game():
     return instance, result
 
 
-def read_csv(path):
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def check_files(paths, stem):
-    assert [p.name for p in paths] == [stem.name + suffix for suffix in (".png", ".svg", ".csv")]
-    for path in paths:
-        assert path.is_file()
-        assert path.stat().st_size > 0
-    png, svg, _ = paths
-    assert png.read_bytes()[:8] == PNG_SIGNATURE
-    text = svg.read_text()
-    assert text.startswith("<?xml") and "<svg" in text
 
 
 def test_plot_window_writes_figures_and_the_pieces_numbers(game, tmp_path):

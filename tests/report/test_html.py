@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from experiments.helpers import SMALL_GRID
 from recollective.campaigns import summarize_rows
 from recollective.errors import DataError
 from recollective.report.html import read_run, write_report
@@ -248,24 +249,7 @@ seeds = [0, 1]
 k = 10
 metrics = ["target_exposure_before", "target_exposure_after", "ndcg_before", "ndcg_after", "ndcg_majority_before",
            "ndcg_majority_after", "better_share", "worse_share", "unchanged_share", "n_participants"]
-
-[world]
-n_users = 200
-n_items = 120
-n_interactions = 3000
-seed = 1
-
-[targets]
-method = "longtail"
-max_targets = 2
-min_audience = 3
-
-[campaign]
-participants = ["random"]
-sizes = [5, 15]
-
-[models.popularity]
-"""
+""" + SMALL_GRID
 
 
 def test_a_run_of_the_experiment_runner_is_reported(tmp_path):

@@ -11,9 +11,9 @@ from recollective.errors import InvalidParameterError
 from recollective.game import CollectiveStrategy
 from recollective.game.incentives import critical_mass
 from recollective.report.incentive_plots import plot_critical_mass
+from report.figure_files import check_files
 from strategies import MISSION_ALPHA, MISSION_R_TRUE
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GAIN = 0.6 + 0.48
 
 
@@ -33,13 +33,6 @@ def read_rows(path):
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
 
-
-def check_files(paths, stem):
-    assert [p.name for p in paths] == [stem.name + suffix for suffix in (".png", ".svg", ".csv")]
-    png, svg, _ = paths
-    assert png.read_bytes()[:8] == PNG_SIGNATURE
-    text = svg.read_text()
-    assert text.startswith("<?xml") and "<svg" in text
 
 
 def test_csv_holds_the_plotted_sizes(result, tmp_path):

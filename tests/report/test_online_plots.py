@@ -1,6 +1,5 @@
 """Figures of the online game: files written, PNG/SVG valid, CSV numbers equal to the plotted summaries."""
 
-import csv
 import math
 
 import numpy as np
@@ -10,8 +9,8 @@ from recollective.errors import InvalidParameterError
 from recollective.game import majority_minority
 from recollective.game.online import CollectiveInLoop, OnlineConfig, run_online
 from recollective.report.online_plots import plot_online
+from report.figure_files import check_files, read_csv, same
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROUNDS, EXPLORE = 40, 15
 
 
@@ -27,26 +26,7 @@ def summaries():
     return {"truthful": truthful, "collective": strategic}
 
 
-def read_csv(path):
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
-
-def check_files(paths, stem):
-    assert [p.name for p in paths] == [stem.name + suffix for suffix in (".png", ".svg", ".csv")]
-    for path in paths:
-        assert path.is_file()
-        assert path.stat().st_size > 0
-    png, svg, _ = paths
-    assert png.read_bytes()[:8] == PNG_SIGNATURE
-    text = svg.read_text()
-    assert text.startswith("<?xml") and "<svg" in text
-
-
-def same(text, value):
-    """The CSV cell equals the double exactly (NaN equals NaN)."""
-    number = float(text)
-    return (math.isnan(number) and math.isnan(value)) or number == value
 
 
 def test_plot_online_writes_figures_and_the_plotted_numbers(summaries, tmp_path):

@@ -1,15 +1,12 @@
 """Survey figures: files written, PNG/SVG valid, CSV numbers equal to the analysis they plot."""
 
-import csv
-import math
 
 import pytest
 
 from recollective.errors import InvalidParameterError
 from recollective.report.survey_plots import ITEMS, plot_prevalence, plot_survey
 from recollective.survey import analyze, default_instrument, read_population_shares, simulate_responses
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from report.figure_files import check_files, read_csv, same
 
 
 @pytest.fixture(scope="module")
@@ -17,21 +14,7 @@ def analysis():
     return analyze(simulate_responses(100, rng=12))
 
 
-def read_csv(path):
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
-
-def check_files(paths, stem):
-    assert [p.name for p in paths] == [stem.name + suffix for suffix in (".png", ".svg", ".csv")]
-    png, svg, _ = paths
-    assert png.read_bytes()[:8] == PNG_SIGNATURE
-    text = svg.read_text(encoding="utf-8")
-    assert text.startswith("<?xml") and "<svg" in text
-
-
-def same(text: str, value: float) -> bool:
-    return (text == "nan" and math.isnan(value)) or float(text) == value
 
 
 def test_items_figure_plots_every_item(analysis, tmp_path):
