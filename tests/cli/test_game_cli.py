@@ -4,31 +4,16 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from recollective._files import new_file_mode
-from recollective.cli import app
 from recollective.game import (
     CollectiveStrategy,
     compare_outcomes,
     load_instance,
-    majority_minority,
     outcome,
-    save_instance,
 )
 
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def instance_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("game") / "instance.npz"
-    save_instance(majority_minority(rng=0), path)
-    return path
+from .helpers import assert_clean_error, invoke
 
 
 def test_generate_then_evaluate_json_contract(tmp_path):
@@ -130,60 +115,50 @@ def test_certify_json(instance_file, tmp_path):
     assert instance.R_true.shape == (75, 50)
 
 
-def _assert_clean_error(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.stderr
-    for needle in needles:
-        assert needle in lines[0]
-
 
 def test_bad_inputs_exit_2_with_one_line(tmp_path, instance_file):
     negative = tmp_path / "negative.npz"
     np.savez(negative, R_true=np.array([[1.0, -1.0], [0.0, 1.0]]), alpha=0.5)
-    _assert_clean_error(invoke("game", "evaluate", negative, "--json"), "negative")
+    assert_clean_error(invoke("game", "evaluate", negative, "--json"), "negative")
 
     nan = tmp_path / "nan.npz"
     np.savez(nan, R_true=np.array([[1.0, np.nan], [0.0, 1.0]]), alpha=0.5)
-    _assert_clean_error(invoke("game", "evaluate", nan), "NaN")
+    assert_clean_error(invoke("game", "evaluate", nan), "NaN")
 
     vector = tmp_path / "vector.npz"
     np.savez(vector, R_true=np.ones(3), alpha=0.5)
-    _assert_clean_error(invoke("game", "evaluate", vector), "2-D")
+    assert_clean_error(invoke("game", "evaluate", vector), "2-D")
 
     mismatched = tmp_path / "mismatch.npz"
     np.savez(mismatched, R_true=np.ones((2, 2)), R_reported=np.ones((3, 2)), alpha=0.5)
-    _assert_clean_error(invoke("game", "evaluate", mismatched), "shape")
+    assert_clean_error(invoke("game", "evaluate", mismatched), "shape")
 
     negative_alpha = tmp_path / "alpha.npz"
     np.savez(negative_alpha, R_true=np.ones((2, 2)), alpha=-1.0)
-    _assert_clean_error(invoke("game", "evaluate", negative_alpha), "alpha")
+    assert_clean_error(invoke("game", "evaluate", negative_alpha), "alpha")
 
     not_npz = tmp_path / "notes.npz"
     not_npz.write_text("user,item,rating\n1,2,3\n")
-    _assert_clean_error(invoke("game", "evaluate", not_npz), "not a readable .npz")
+    assert_clean_error(invoke("game", "evaluate", not_npz), "not a readable .npz")
 
     no_truth = tmp_path / "empty.npz"
     np.savez(no_truth, something=np.ones(2))
-    _assert_clean_error(invoke("game", "evaluate", no_truth), "R_true")
+    assert_clean_error(invoke("game", "evaluate", no_truth), "R_true")
 
-    _assert_clean_error(invoke("game", "evaluate", tmp_path / "missing.npz"), "no such file")
+    assert_clean_error(invoke("game", "evaluate", tmp_path / "missing.npz"), "no such file")
 
-    _assert_clean_error(
+    assert_clean_error(
         invoke("game", "window", instance_file, "--members", "0,999", "--targets", "45"), "999", "members"
     )
-    _assert_clean_error(invoke("game", "window", instance_file, "--members", "0", "--targets", "50"), "targets")
-    _assert_clean_error(invoke("game", "window", instance_file, "--members", "a,b", "--targets", "45"), "--members")
-    _assert_clean_error(invoke("game", "evaluate", instance_file, "--alpha", "-2"), "alpha")
+    assert_clean_error(invoke("game", "window", instance_file, "--members", "0", "--targets", "50"), "targets")
+    assert_clean_error(invoke("game", "window", instance_file, "--members", "a,b", "--targets", "45"), "--members")
+    assert_clean_error(invoke("game", "evaluate", instance_file, "--alpha", "-2"), "alpha")
 
 
 def test_generate_refuses_impossible_gap_without_writing(tmp_path):
     path = tmp_path / "nogap.npz"
     result = invoke("game", "generate", path, "--minority-scale", 5.0)
-    _assert_clean_error(result, "gap")
+    assert_clean_error(result, "gap")
     assert not path.exists()
 
 
@@ -205,32 +180,32 @@ def test_generate_with_a_strategy_stores_the_reports(tmp_path):
     assert document["versus_truthful"]["is_pareto_effective"] is True  # inside the window [3.157, 3.930]
 
     incomplete = tmp_path / "incomplete.npz"
-    _assert_clean_error(invoke("game", "generate", incomplete, "--members", "13"), "go together")
+    assert_clean_error(invoke("game", "generate", incomplete, "--members", "13"), "go together")
     assert not incomplete.exists()
 
 
 def test_paths_say_what_they_are_and_what_was_expected(tmp_path):
     folder = tmp_path / "instances"
     folder.mkdir()
-    _assert_clean_error(invoke("game", "evaluate", folder),  # once: "no such file" for a folder that exists
+    assert_clean_error(invoke("game", "evaluate", folder),  # once: "no such file" for a folder that exists
                         f"error: {folder}: is a folder, not a regular file; give an instance file (.npz, written by "
                         "`recollective game generate`)")
     readme = tmp_path / "README.md"
     readme.write_text("# notes\n")
     result = invoke("game", "evaluate", readme)
-    _assert_clean_error(result, f"error: {readme}: not a readable .npz file (it is a text file, not a zip archive of "
+    assert_clean_error(result, f"error: {readme}: not a readable .npz file (it is a text file, not a zip archive of "
                                 "arrays); write one with `recollective game generate`")
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, R_true=np.array([{"a": 1}], dtype=object), alpha=1.0)
     result = invoke("game", "evaluate", pickled)
-    _assert_clean_error(result, "(it holds object (pickled) arrays, which are never loaded)")
+    assert_clean_error(result, "(it holds object (pickled) arrays, which are never loaded)")
     assert "allow_pickle" not in result.stderr + result.stdout  # numpy's hint is never the answer here
 
 
 def test_generate_into_a_folder_named_like_a_file_leaves_nothing(tmp_path):
     target = tmp_path / "out.npz"
     target.mkdir()
-    _assert_clean_error(invoke("game", "generate", target),
+    assert_clean_error(invoke("game", "generate", target),
                         f"error: {target} is a folder; give the name of the instance file to write (*.npz)")
     assert [p.name for p in tmp_path.iterdir()] == ["out.npz"] and not any(target.iterdir())  # no out.npz.tmp.npz
     written = tmp_path / "g.npz"

@@ -17,6 +17,8 @@ from recollective.game.incentives import critical_mass
 from recollective.game.incentives import incentives as analyse
 from strategies import MISSION_ALPHA, MISSION_R_TRUE
 
+from .helpers import assert_clean_error
+
 runner = CliRunner()
 app = typer.Typer(pretty_exceptions_enable=False)
 app.command("incentives")(incentives)
@@ -113,33 +115,23 @@ def test_human_output_and_plot(mission_file, tmp_path):
     assert rows[1:] == ["0.0,0.0,1,1", "0.0,0.05,,", "0.0,0.1,,", "0.1,0.0,1,1", "0.1,0.05,1,1", "0.1,0.1,1,1"]
 
 
-def _assert_clean_error(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.stderr
-    for needle in needles:
-        assert needle in lines[0]
-
 
 def test_bad_inputs_exit_2_with_one_line(mission_file, tmp_path):
     base = ["--targets", "4", "--uprating", "1"]
-    _assert_clean_error(invoke(mission_file, "--members", "0,9", *base), "members", "9")
-    _assert_clean_error(invoke(mission_file, "--members", "a", *base), "--members")
-    _assert_clean_error(invoke(mission_file, "--members", "0", *base, "--costs", "0,x"), "--costs")
-    _assert_clean_error(invoke(mission_file, "--members", "0", *base, "--altruisms", "0,-1"), "--altruisms")
-    _assert_clean_error(invoke(mission_file, "--members", "0", *base, "--cost", "-1"), "cost")
-    _assert_clean_error(invoke(mission_file, "--members", "0", *base, "--welfare-gain", "nan"), "welfare_gain")
-    _assert_clean_error(invoke(mission_file, "--members", "0", "--targets", "4", "--uprating", "-1"), "uprating")
-    _assert_clean_error(invoke(mission_file, "--members", "0-3", *base, "--exact", "--max-exact", "2"), "max_exact = 2")
-    _assert_clean_error(invoke(tmp_path / "missing.npz", "--members", "0", *base), "no such file")
+    assert_clean_error(invoke(mission_file, "--members", "0,9", *base), "members", "9")
+    assert_clean_error(invoke(mission_file, "--members", "a", *base), "--members")
+    assert_clean_error(invoke(mission_file, "--members", "0", *base, "--costs", "0,x"), "--costs")
+    assert_clean_error(invoke(mission_file, "--members", "0", *base, "--altruisms", "0,-1"), "--altruisms")
+    assert_clean_error(invoke(mission_file, "--members", "0", *base, "--cost", "-1"), "cost")
+    assert_clean_error(invoke(mission_file, "--members", "0", *base, "--welfare-gain", "nan"), "welfare_gain")
+    assert_clean_error(invoke(mission_file, "--members", "0", "--targets", "4", "--uprating", "-1"), "uprating")
+    assert_clean_error(invoke(mission_file, "--members", "0-3", *base, "--exact", "--max-exact", "2"), "max_exact = 2")
+    assert_clean_error(invoke(tmp_path / "missing.npz", "--members", "0", *base), "no such file")
     nan = tmp_path / "nan.npz"
     np.savez(nan, R_true=np.array([[1.0, np.nan], [0.0, 1.0]]), alpha=0.5)
-    _assert_clean_error(invoke(nan, "--members", "0", "--targets", "1", "--uprating", "1"), "NaN")
+    assert_clean_error(invoke(nan, "--members", "0", "--targets", "1", "--uprating", "1"), "NaN")
     plots = tmp_path / "never"
-    _assert_clean_error(invoke(mission_file, "--members", "0", *base, "--cost", "-1", "--plot", plots), "cost")
+    assert_clean_error(invoke(mission_file, "--members", "0", *base, "--cost", "-1", "--plot", plots), "cost")
     assert not plots.exists()
     usage = invoke(mission_file, "--targets", "4", "--uprating", "1")  # --members missing
     assert usage.exit_code == 2

@@ -4,23 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from recollective.cli import app
-from recollective.game import CollectiveStrategy, load_instance, majority_minority, outcome, save_instance
+from recollective.game import CollectiveStrategy, load_instance, outcome
 
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def instance_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("online") / "instance.npz"
-    save_instance(majority_minority(rng=0), path)
-    return path
+from .helpers import invoke
 
 
 def test_contract_fields_and_consistency_with_one_shot(instance_file):

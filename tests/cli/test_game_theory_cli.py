@@ -11,6 +11,8 @@ from recollective.game import GameInstance, majority_minority, save_instance
 from recollective.game.theory import detect_structure, spectral_data, theory_window
 from strategies import MISSION_ALPHA, MISSION_R_TRUE
 
+from .helpers import assert_clean_error
+
 runner = CliRunner()
 
 
@@ -84,26 +86,17 @@ def test_outside_the_assumptions_falls_back_and_says_why(files):
     assert "NOT detected" in human.stdout and "not rank one" in human.stdout
 
 
-def _assert_clean_error(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for needle in needles:
-        assert needle in lines[0]
-
 
 def test_bad_inputs_exit_2_with_one_line(files, tmp_path):
     mission = files["mission"]
-    _assert_clean_error(invoke(mission, "--members", "0", "--target", "9"), "target", "9")
-    _assert_clean_error(invoke(mission, "--members", "0", "--target", "3,4"), "--target")
-    _assert_clean_error(invoke(mission, "--members", "a", "--target", "4"), "--members")
-    _assert_clean_error(invoke(mission, "--members", "0", "--target", "4", "--x", "-1"), "x")
-    _assert_clean_error(invoke(mission, "--members", "0", "--target", "4", "--x-max", "0"), "x_max")
-    _assert_clean_error(invoke(tmp_path / "missing.npz", "--members", "0", "--target", "4"), "no such file")
+    assert_clean_error(invoke(mission, "--members", "0", "--target", "9"), "target", "9")
+    assert_clean_error(invoke(mission, "--members", "0", "--target", "3,4"), "--target")
+    assert_clean_error(invoke(mission, "--members", "a", "--target", "4"), "--members")
+    assert_clean_error(invoke(mission, "--members", "0", "--target", "4", "--x", "-1"), "x")
+    assert_clean_error(invoke(mission, "--members", "0", "--target", "4", "--x-max", "0"), "x_max")
+    assert_clean_error(invoke(tmp_path / "missing.npz", "--members", "0", "--target", "4"), "no such file")
     nan = tmp_path / "nan.npz"
     np.savez(nan, R_true=np.array([[1.0, np.nan], [0.0, 1.0]]), alpha=0.5)
-    _assert_clean_error(invoke(nan, "--members", "0", "--target", "1"), "NaN")
+    assert_clean_error(invoke(nan, "--members", "0", "--target", "1"), "NaN")
     usage = invoke(mission, "--target", "4")  # --members missing
     assert usage.exit_code == 2
