@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +9,7 @@ from typer.testing import CliRunner
 from recollective.adversarial import STUDY_COLUMNS
 from recollective.cli import app
 from recollective.errors import DataError
+from taste_groups import readers
 
 runner = CliRunner()
 N_BOTS = 20
@@ -18,13 +18,8 @@ N_BOTS = 20
 def _write(tmp_path, bots: bool = False):
     """160 readers in two taste groups over 50 books with timestamps; book b49 (group B) is rare. Items table with
     titles (one holds markup) and authors. ``bots``: 20 extra accounts rate the same 20 new books 5 within minutes."""
-    rng = np.random.default_rng(0)
     rows = ["user,book,stars,time"]
-    for user in range(160):
-        block = np.arange(25) + 25 * (user % 2)
-        picked = rng.choice(block[:-1], size=12, replace=False)
-        if user % 2 and user % 8 == 1:
-            picked = np.append(picked, 49)
+    for user, picked, rng in readers(160, 50, per_user=12, rare_every=8):
         rows += [f"u{user},b{item},{int(rng.integers(2, 6))},{int(rng.integers(0, 10**8))}" for item in picked]
     if bots:
         for bot in range(N_BOTS):

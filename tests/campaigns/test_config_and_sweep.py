@@ -2,13 +2,13 @@
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from recollective.campaigns._config import load_sweep_config
 from recollective.cli import app
 from recollective.errors import ConfigError
+from taste_groups import readers
 
 runner = CliRunner()
 
@@ -37,13 +37,8 @@ sizes = [5, 20]
 
 
 def _write_data(folder):
-    rng = np.random.default_rng(0)
     rows = ["user,book,stars"]
-    for user in range(120):
-        block = np.arange(20) + 20 * (user % 2)
-        picked = rng.choice(block[:-1], size=9, replace=False)
-        if user % 2 and user % 10 == 1:
-            picked = np.append(picked, 39)
+    for user, picked, _ in readers(120, 40, per_user=9, rare_every=10):
         rows += [f"u{user},b{item},5" for item in picked]
     (folder / "ratings.csv").write_text("\n".join(rows) + "\n")
     items = ["item_id,title,authors"] + [f"b{i},Book {i},Author {i}" for i in range(40)]

@@ -2,24 +2,19 @@
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from recollective.cli import app
+from taste_groups import readers
 
 runner = CliRunner()
 
 
 def _write(tmp_path):
     """120 readers in two taste groups over 40 books; book b39 (group B) is rare. Items table with authors."""
-    rng = np.random.default_rng(0)
     rows = ["user,book,stars"]
-    for user in range(120):
-        block = np.arange(20) + 20 * (user % 2)
-        picked = rng.choice(block[:-1], size=9, replace=False)
-        if user % 2 and user % 10 == 1:
-            picked = np.append(picked, 39)
+    for user, picked, rng in readers(120, 40, per_user=9, rare_every=10):
         rows += [f"u{user},b{item},{int(rng.integers(3, 6))}" for item in picked]
     (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
     items = ["item_id,title,authors"] + [f"b{i},Book {i},{'Rare Author' if i == 39 else f'Author {i}'}"

@@ -1,0 +1,21 @@
+"""The small synthetic reading data of the campaign and attack tests: two taste groups and one rare book.
+
+Users alternate between group A (even indices, the first half of the books) and group B (odd indices, the second
+half); each reads ``per_user`` books of its half, drawn without replacement from all but the half's last book.
+The very last book is rare: only the B readers with ``user % rare_every == 1`` have read it.
+"""
+
+import numpy as np
+
+
+def readers(n_users: int, n_items: int, per_user: int, rare_every: int):
+    """Yield ``(user, picked item indices, rng)`` per user from one seeded generator; a caller drawing values
+    from ``rng`` while iterating gets the same numbers on every run."""
+    rng = np.random.default_rng(0)
+    half = n_items // 2
+    for user in range(n_users):
+        block = np.arange(half) + half * (user % 2)
+        picked = rng.choice(block[:-1], size=per_user, replace=False)
+        if user % 2 and user % rare_every == 1:
+            picked = np.append(picked, n_items - 1)
+        yield user, picked, rng
