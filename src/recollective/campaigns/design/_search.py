@@ -190,7 +190,7 @@ def search_strategy(
             break
         now = min(_surrogate(v, v.target_scores) for v in variants)
         best, best_value = _choose(candidates, variants, audience, targets, kind, shortlist, current, k,
-                                   embedding_rank, remaining, position, bounds, step % _FULL_EVERY == 0, now)
+                                   embedding_rank, bounds, step % _FULL_EVERY == 0, now)
         if best is None or best_value <= now + 1e-12:
             stop_reason = "no candidate improves the objective"
             break
@@ -332,8 +332,7 @@ def _closeness(train, audience, pool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- choosing
-def _choose(candidates, variants, audience, targets, kind, shortlist, current, k, embedding_rank, remaining,
-            position, bounds, full, now):
+def _choose(candidates, variants, audience, targets, kind, shortlist, current, k, embedding_rank, bounds, full, now):
     """Index of the best candidate and its objective value.
 
     Lazy greedy: ``bounds`` keeps each candidate's last computed gain over the objective ``now`` of its step (a
