@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["blas_pools", "code_version", "log", "machine", "median_time", "new_parser", "print_provenance"]
+__all__ = ["blas_pools", "code_version", "log", "machine", "median_time", "new_parser", "print_provenance", "profiled"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +56,21 @@ def median_time(function, repeats: int):
         result = function()
         times.append(time.perf_counter() - started)
     return result, statistics.median(times), times
+
+
+def profiled(function, top: int) -> str:
+    """``function()`` run under cProfile: the ``top`` functions by own time, as pstats prints them."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    function()
+    profiler.disable()
+    stream = io.StringIO()
+    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(top)
+    return stream.getvalue()
 
 
 def _cpu_model() -> str:

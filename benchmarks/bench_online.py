@@ -29,10 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
-import pstats
 import sys
 import time
 
@@ -40,7 +37,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import recollective.game.online
-from _common import blas_pools, code_version, log, machine, new_parser, print_provenance
+from _common import blas_pools, code_version, log, machine, new_parser, print_provenance, profiled
 from recollective.game import DEFAULT_TIE_RTOL, as_rank_rule, majority_minority, top_items
 from recollective.game.online import CollectiveInLoop, OnlineConfig, complete, run_online, simulate, summarise
 
@@ -238,14 +235,11 @@ def phase_times(instance, config, seed: int) -> dict:
 
 
 def profile_candidate(instance, config, collective, top: int) -> str:
-    profiler = cProfile.Profile()
-    profiler.enable()
-    simulate(instance.R_true, instance.alpha, config, user_group=instance.user_group, seed=0)
-    simulate(instance.R_true, instance.alpha, config, collective=collective, user_group=instance.user_group, seed=0)
-    profiler.disable()
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(top)
-    return stream.getvalue()
+    def both():
+        simulate(instance.R_true, instance.alpha, config, user_group=instance.user_group, seed=0)
+        simulate(instance.R_true, instance.alpha, config, collective=collective, user_group=instance.user_group, seed=0)
+
+    return profiled(both, top)
 
 
 def main(argv=None) -> int:

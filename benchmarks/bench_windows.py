@@ -28,11 +28,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
 import math
-import pstats
 import statistics
 import sys
 import time
@@ -41,7 +38,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import recollective.game
-from _common import blas_pools, code_version, log, machine, new_parser, print_provenance
+from _common import blas_pools, code_version, log, machine, new_parser, print_provenance, profiled
 from recollective.game import (
     CollectiveStrategy,
     compare_outcomes,
@@ -183,13 +180,7 @@ def compare(result, xs, grid_flags, grid_utilities, x_max):
 
 
 def profile_window(R_true, members, targets, alpha, x_max, top: int) -> str:
-    profiler = cProfile.Profile()
-    profiler.enable()
-    effective_window(R_true, members, targets, alpha, x_max=x_max)
-    profiler.disable()
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(top)
-    return stream.getvalue()
+    return profiled(lambda: effective_window(R_true, members, targets, alpha, x_max=x_max), top)
 
 
 def main(argv=None) -> int:
