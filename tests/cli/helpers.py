@@ -12,9 +12,9 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def assert_clean_error(result, *needles):
+def assert_clean_error(result, *needles) -> str:
     """Exit status 2, nothing on stdout, exactly one ``error: ...`` line on stderr (no traceback) holding every
-    needle."""
+    needle; returns that line."""
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -23,3 +23,11 @@ def assert_clean_error(result, *needles):
     assert "Traceback" not in result.stderr
     for needle in needles:
         assert needle in lines[0]
+    return lines[0]
+
+
+def assert_error_line(result, expected: str | None = None) -> None:
+    """:func:`assert_clean_error`, and the line is exactly ``error: <expected>`` when ``expected`` is given."""
+    line = assert_clean_error(result)
+    if expected is not None:
+        assert line == f"error: {expected}"

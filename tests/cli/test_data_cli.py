@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from recollective.cli import app
 
+from .helpers import assert_error_line
+
 runner = CliRunner()
 CORPUS = Path(__file__).parents[1] / "data" / "malformed"
 EXPECTED = tomllib.loads((CORPUS / "expected.toml").read_text(encoding="utf-8"))
@@ -21,15 +23,6 @@ EXPECTED = tomllib.loads((CORPUS / "expected.toml").read_text(encoding="utf-8"))
 def invoke(*args):
     return runner.invoke(app, ["data", *(str(a) for a in args)])
 
-
-def assert_clean_error(result, expected: str | None = None) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    if expected is not None:
-        assert lines[0] == f"error: {expected}"
 
 
 def _contract(path: Path, sep: str, *extra) -> list:
@@ -70,7 +63,7 @@ def test_inspect_contract_with_skip_bad_lines(tmp_path):
     path = tmp_path / "ratings.csv"
     path.write_text("who,what,stars\nann,b1,4\nann,b2\nbo,b1,x\nbo,b2,2\nbo,b2,2,9\ncy,b2,5\n")
     failed = invoke(*_contract(path, ","))
-    assert_clean_error(failed, f"{path}: line 3: 2 fields separated by ',' but the header has 3 (a line cut short?)")
+    assert_error_line(failed, f"{path}: line 3: 2 fields separated by ',' but the header has 3 (a line cut short?)")
     result = invoke(*_contract(path, ",", "--skip-bad-lines"))
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -90,7 +83,7 @@ def test_inspect_counts_conflicting_duplicates_and_keeps_the_last(tmp_path):
     assert document["n_interactions"] == 3 and document["n_stored"] == 2 and document["n_conflicting_rows"] == 1
     assert document["ratings"]["counts"] == {"2": 1, "3": 1}
     strict = invoke(*_contract(path, ",", "--duplicates", "error"))
-    assert_clean_error(strict)
+    assert_error_line(strict)
     assert "line 3: user 'ann' and item 'b1' again (first on line 2)" in strict.stderr
 
 
@@ -148,18 +141,18 @@ def test_every_malformed_file_exits_2_with_one_line_and_writes_nothing(name, tmp
     path = CORPUS / name
     out = tmp_path / "out.parquet"
     result = invoke("convert", path, out, *_cli_options(entry))
-    assert_clean_error(result, entry["error"].replace("{path}", str(path)))
+    assert_error_line(result, entry["error"].replace("{path}", str(path)))
     assert list(tmp_path.iterdir()) == []  # no output, no temporary file left behind
 
 
 def test_usage_errors_are_one_line_too(shared_data, tmp_path):
-    assert_clean_error(
+    assert_error_line(
         invoke("inspect", shared_data / "movielens-latest-small", "--signal", "read"),
         "--signal do(es) not apply to --format movielens",
     )
-    assert_clean_error(invoke("convert", shared_data / "goodbooks-10k", tmp_path / "out.csv"))
-    assert_clean_error(invoke("inspect", tmp_path / "missing.csv"), f"{tmp_path / 'missing.csv'}: no such file")
-    assert_clean_error(
+    assert_error_line(invoke("convert", shared_data / "goodbooks-10k", tmp_path / "out.csv"))
+    assert_error_line(invoke("inspect", tmp_path / "missing.csv"), f"{tmp_path / 'missing.csv'}: no such file")
+    assert_error_line(
         invoke(
             "inspect", shared_data / "goodbooks-10k" / "ratings_random.csv", "--format", "csv", "--rating-range", "x"
         )
@@ -194,11 +187,11 @@ def test_a_special_file_is_one_error_line_and_writes_nothing(tmp_path, kind):
     out = tmp_path / "out"
     out.mkdir()
     expected = f"{path}: is {what}, not a regular file; give the data file"
-    assert_clean_error(invoke("inspect", path, "--format", "csv"), expected)
-    assert_clean_error(invoke("convert", path, out / "x.parquet", "--format", "csv"), expected)
+    assert_error_line(invoke("inspect", path, "--format", "csv"), expected)
+    assert_error_line(invoke("convert", path, out / "x.parquet", "--format", "csv"), expected)
     ratings = tmp_path / "r.csv"
     ratings.write_text("user_id,item_id\nu1,1\n")
-    assert_clean_error(invoke("convert", ratings, out / "x.parquet", "--items", path),
+    assert_error_line(invoke("convert", ratings, out / "x.parquet", "--items", path),
                        f"{path}: is {what}, not a regular file; give the items table (--items)")
     assert list(out.iterdir()) == []
 
@@ -207,7 +200,7 @@ def test_a_ten_megabyte_field_gives_a_short_error_line(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("user_id,item_id,rating\nu1,1,5\nu2,2," + "7" * 10_000_000 + "x\n")
     result = invoke("inspect", path, "--rating-col", "rating")
-    assert_clean_error(result)
+    assert_error_line(result)
     assert len(result.stderr) < 400 and "... (10,000,001 characters) is not a number" in result.stderr
 
 

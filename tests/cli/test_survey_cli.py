@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from recollective.cli.survey import survey_app
 from recollective.survey import default_instrument, load_responses, render_form, responses_to_csv, simulate_responses
 
+from .helpers import assert_error_line
+
 app = typer.Typer()
 app.add_typer(survey_app, name="survey")
 runner = CliRunner()
@@ -28,15 +30,6 @@ POPULATION = "age_band,share\n18_24,0.12\n25_34,0.17\n35_44,0.17\n45_54,0.17\n55
 def invoke(*args):
     return runner.invoke(app, ["survey", *(str(a) for a in args)])
 
-
-def assert_clean_error(result, expected=None):
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    if expected is not None:
-        assert lines[0] == f"error: {expected}"
 
 
 @pytest.fixture(scope="module")
@@ -145,36 +138,36 @@ def test_bad_response_files_exit_2_with_their_one_line_error_and_write_nothing(n
     path = CORPUS / name
     figures, report = tmp_path / "figs", tmp_path / "report.html"
     result = invoke("analyze", path, "--json", "--plot", figures, "--report", report)
-    assert_clean_error(result, EXPECTED[name].format(path=path))
+    assert_error_line(result, EXPECTED[name].format(path=path))
     assert not figures.exists() and not report.exists()
 
 
 def test_bad_options_exit_2_and_write_nothing(sample, tmp_path):
-    assert_clean_error(
+    assert_error_line(
         invoke("analyze", sample, "--confidence", 1.5), "confidence must be in (0, 1), e.g. 0.95; got 1.5"
     )
-    assert_clean_error(
+    assert_error_line(
         invoke("analyze", sample, "--report", tmp_path / "r.txt"),
         f"--report must end in .html or .htm; got '{tmp_path / 'r.txt'}'",
     )
-    assert_clean_error(
+    assert_error_line(
         invoke("analyze", sample, "--report", tmp_path / "no" / "r.html"),
         f"--report: the directory '{tmp_path / 'no'}' does not exist; create it first",
     )
     bad_population = tmp_path / "pop.csv"
     bad_population.write_text("age_band,share\n18_24,0.5\n25_34,0.4\n", encoding="utf-8")
     result = invoke("analyze", sample, "--weights", bad_population, "--plot", tmp_path / "figs")
-    assert_clean_error(
+    assert_error_line(
         result, f"{bad_population}: rows 2-3, column 'share': the shares sum to 0.9; they must sum to 1 (within 0.001)"
     )
     assert not (tmp_path / "figs").exists()
-    assert_clean_error(invoke("analyze", tmp_path / "missing.csv"), f"{tmp_path / 'missing.csv'}: no such file")
+    assert_error_line(invoke("analyze", tmp_path / "missing.csv"), f"{tmp_path / 'missing.csv'}: no such file")
     out = tmp_path / "sim.csv"
-    assert_clean_error(invoke("simulate", out, "--n", 0), "--n must be >= 1; got 0")
-    assert_clean_error(invoke("simulate", out, "--prevalence", 2), "prevalence must be in [0, 1], e.g. 0.32; got 2.0")
-    assert_clean_error(invoke("simulate", out, "--seed", -1), "--seed must be >= 0; got -1")
-    assert_clean_error(invoke("simulate", tmp_path / "sim.txt"), f"OUT must end in .csv; got '{tmp_path / 'sim.txt'}'")
-    assert_clean_error(
+    assert_error_line(invoke("simulate", out, "--n", 0), "--n must be >= 1; got 0")
+    assert_error_line(invoke("simulate", out, "--prevalence", 2), "prevalence must be in [0, 1], e.g. 0.32; got 2.0")
+    assert_error_line(invoke("simulate", out, "--seed", -1), "--seed must be >= 0; got -1")
+    assert_error_line(invoke("simulate", tmp_path / "sim.txt"), f"OUT must end in .csv; got '{tmp_path / 'sim.txt'}'")
+    assert_error_line(
         invoke("form", "--instrument", tmp_path / "none.toml"),
         f"{tmp_path / 'none.toml'}: no such file; give the path of a questionnaire schema (.toml)",
     )
