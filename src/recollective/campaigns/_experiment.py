@@ -89,7 +89,7 @@ def run_sweep_config(config: SweepConfig, out_dir, progress: Callable[[int, int,
         "figures": figures,
         "seconds": time.perf_counter() - started,
     }
-    from recollective.cli._output import to_jsonable
+    from recollective._jsonable import to_jsonable
 
     (out / "summary.json").write_text(json.dumps(to_jsonable(document), indent=1, allow_nan=False) + "\n")
     return document

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from recollective._jsonable import to_jsonable
 from recollective.errors import RecollectiveError
 
 __all__ = [
@@ -38,23 +35,6 @@ __all__ = [
 # by Rich itself: pass dataset strings there through rich.markup.escape.
 console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 160)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Numpy scalars and arrays to Python, NaN and infinities to None (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def emit_json(document: dict) -> None:
