@@ -19,12 +19,14 @@ demo: $(STAMP)
 	$(BIN)/recollective demo --out out/demo
 
 # pytest runs with HOME (and the XDG folders) pointed at an empty temporary folder, as on a new machine: a test
-# that depends on, or leaves, anything in the user's home fails here and in CI alike. The packages live in .venv.
+# that depends on anything in the user's home fails here and in CI alike, and so does a run that leaves anything
+# there. The packages live in .venv.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 	env -u XDG_CONFIG_HOME -u XDG_CACHE_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u RAY_AUTH_TOKEN \
-	    -u RAY_AUTH_TOKEN_PATH -u RAY_AUTH_MODE HOME="$$home" $(BIN)/python -m pytest -q
+	    -u RAY_AUTH_TOKEN_PATH -u RAY_AUTH_MODE -u MPLCONFIGDIR HOME="$$home" $(BIN)/python -m pytest -q && \
+	{ [ -z "$$(ls -A "$$home")" ] || { echo "the tests wrote to HOME:" $$(cd "$$home" && find . -mindepth 1); exit 1; }; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

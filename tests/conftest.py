@@ -11,11 +11,21 @@ Hypothesis profiles (choose with the environment variable ``HYPOTHESIS_PROFILE``
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# Tests never write the user's home: matplotlib keeps its config and font cache (~/.cache/matplotlib otherwise) in
+# a temporary folder, removed at exit. `make test` runs pytest with an empty temporary HOME and fails if anything
+# lands there.
+if "MPLCONFIGDIR" not in os.environ:
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="recollective-tests-matplotlib-")
+    atexit.register(shutil.rmtree, os.environ["MPLCONFIGDIR"], ignore_errors=True)
 
 settings.register_profile(
     "ci",
