@@ -174,3 +174,22 @@ def test_goodbooks_woodbury_refit(shared_data):
     new, delta = campaign(data, targets=[10, 2000], n_users=round(0.01 * data.n_users))
     model.refit(new, delta)
     assert relative_error(model, EASE(dtype="float32").fit(new)) <= 1e-4
+
+
+@pytest.mark.parametrize(("dtype", "binary"), [("float64", False), ("float64", True), ("float32", False)])
+def test_refit_over_few_changed_users_matches_a_cold_fit(dtype, binary):
+    """One or two users changing several items take the user-row Woodbury path (rank 2|users| <= 2|T|)."""
+    data, _ = random_interactions(seed=11, n_users=70, n_items=64)
+    model = EASE(regularization=12.0, dtype=dtype, binary=binary).fit(data)
+    tolerance = REFIT_RTOL if dtype == "float64" else 1e-4
+    users = data.users.ids[[3, 3, 3, 41, 41, 41]]
+    new, delta = data.with_added(users, data.items.ids[[5, 9, 30, 5, 9, 30]], np.array([5.0, 4, 1, 2, 5, 3]))
+    assert 0 < delta.changed_users.size <= delta.changed_items.size
+    model.refit(new, delta)
+    cold = EASE(regularization=12.0, dtype=dtype, binary=binary).fit(new)
+    assert relative_error(model, cold) <= tolerance
+    np.testing.assert_array_equal(model.inverse_gram_, model.inverse_gram_.T)
+    # a second, chained change that overwrites and removes on the same path
+    after, removal = new.without(np.array([3]), np.array([9]))
+    model.refit(after, removal)
+    assert relative_error(model, EASE(regularization=12.0, dtype=dtype, binary=binary).fit(after)) <= tolerance

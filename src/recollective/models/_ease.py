@@ -99,7 +99,10 @@ class EASE(Recommender):
     columns ``T``: with ``E = (G' - G)[:, T]`` (n x |T|) and ``S`` the columns ``T`` of the identity,
     ``G' - G = U M U.T``, ``U = [E, S]``, ``M = [[0, I], [I, -E[T]]]``, ``M^{-1} = [[E[T], I], [I, 0]]``, and
     ``P' = P - P U (M^{-1} + U.T P U)^{-1} U.T P`` — O(n_items^2 |T|) instead of O(n_items^3). Removals and
-    changed values are the same algebra. When ``2 |T| > n_items / 8`` the refit is a cold fit. ``P`` is
+    changed values are the same algebra. When ``2 |T| > n_items / 8`` the refit is a cold fit. When no more users
+    than items changed (one participant adding a few books), the update runs over the users' rows instead:
+    ``G' - G = R R^T - O O^T`` (rows after and before), rank ``2 |users|``, whose ``P U`` costs
+    ``O(n_items nnz)`` rather than a dense ``P E``. ``P`` is
     symmetric after every update (the upper triangle is updated and mirrored).
 
     On goodbooks-10k (9,990 items, two cores, float64): cold fit 30-35 s (potrf + potri; ``np.linalg.inv`` took
@@ -172,6 +175,9 @@ class EASE(Recommender):
             return
         if changed.size == 0:
             return
+        if 0 < delta.changed_users.size <= changed.size:
+            self._refit_rows(matrix, delta.changed_users, params)
+            return
         dtype = np.dtype(params["dtype"])
         new, old = self._values(matrix, params), self._values(self.seen_, params)
         # E = (G' - G)[:, T], shape (n_items, |T|)
@@ -196,6 +202,28 @@ class EASE(Recommender):
         for start in range(0, n_items, _BLOCK):  # P -= PU K^{-1} (PU).T on the upper triangle, then mirror
             stop = min(start + _BLOCK, n_items)
             p[start:stop, start:] -= pu[start:stop] @ right[:, start:]
+        _mirror(p, "upper")
+        self.inverse_diagonal_ = np.diagonal(p).copy()
+
+    def _refit_rows(self, matrix, users, params):
+        """Woodbury over the changed users' rows: ``G' - G = R R^T - O O^T`` (``R``, ``O``: their rows after and
+        before, as columns), rank ``2 |users|``; ``P U`` costs ``O(n nnz)`` instead of a dense ``P E``."""
+        dtype = np.dtype(params["dtype"])
+        n_items, u = matrix.shape[1], users.size
+        new = self._values(sp.csr_array(matrix[users]), params)
+        old = self._values(sp.csr_array(self.seen_[users]), params)
+        u_t = sp.csr_array(sp.vstack([new, old]))  # U^T, shape (2u, n)
+        p = self.inverse_gram_
+        u_t_p = np.asarray(u_t.astype(dtype) @ p, dtype=np.float64)  # U^T P = (P U)^T, shape (2u, n)
+        inner = np.asarray(u_t @ u_t_p.T)  # U^T P U
+        inner[np.arange(u), np.arange(u)] += 1.0  # + C^{-1}, C = diag(I, -I)
+        inner[np.arange(u, 2 * u), np.arange(u, 2 * u)] -= 1.0
+        inner = (inner + inner.T) / 2
+        right = np.linalg.solve(inner, u_t_p).astype(dtype)  # K^{-1} U^T P, shape (2u, n)
+        left = u_t_p.astype(dtype)
+        for start in range(0, n_items, _BLOCK):  # P -= (PU) K^{-1} (U^T P) on the upper triangle, then mirror
+            stop = min(start + _BLOCK, n_items)
+            p[start:stop, start:] -= left[:, start:stop].T @ right[:, start:]
         _mirror(p, "upper")
         self.inverse_diagonal_ = np.diagonal(p).copy()
 
