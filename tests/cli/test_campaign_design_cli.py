@@ -87,3 +87,12 @@ def test_plan_with_the_optimized_policy_keeps_its_row_fields(tmp_path):
     for row in rows:
         for key in ("participants", "size", "n_participants", "target_exposure_after"):
             assert key in row
+
+
+def test_dataset_strings_print_as_they_are(tmp_path):
+    data = _write(tmp_path)
+    books = (tmp_path / "books.csv").read_text().replace("Book 39", "[bold]Bo[/bold]ld [/]")
+    (tmp_path / "books.csv").write_text(books)
+    result = runner.invoke(app, [*DESIGN, *data, "--max-participants", "2"])
+    assert result.exit_code == 0, result.output
+    assert "[bold]Bo[/bold]ld [/]" in result.stdout

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from recollective.cli._options import JsonOpt, ModelName, parse_floats
@@ -138,7 +137,7 @@ def design(
 
     def step(done, total, row):
         reach = ", ".join(f"{value:.1%}" for value in row["exposure"].values())
-        err_console.print(f"step {done}/{total}: reader {escape(str(train.users.ids[row['user']]))} adds "
+        err_console.print(f"step {done}/{total}: reader {train.users.ids[row['user']]} adds "
                           f"{len(row['items'])} item(s); estimated reach {reach} ({row['seconds']:.2f} s)",
                           highlight=False)
 
@@ -179,10 +178,10 @@ def _print(result, seconds: float, written) -> None:
         f"{'yes' if result.feasible else 'no'} ({result.stop_reason}); {seconds:.0f} s", highlight=False,
     )
     for action_row in result.as_dict()["strategy"][:10]:
-        console.print(f"  reader {escape(str(action_row['user_id']))}: " + "; ".join(
-            escape(str(t)) for t in action_row["titles"]) + f" (rating {action_row['value']:g})", highlight=False)
+        console.print(f"  reader {action_row['user_id']}: " + "; ".join(str(t) for t in action_row["titles"])
+                      + f" (rating {action_row['value']:g})", highlight=False)
     if len(result.actions) > 10:
         console.print(f"  ... and {len(result.actions) - 10} more (see plan.csv with --out)", highlight=False)
     for path in written:
         if path.suffix in (".md", ".html"):
-            console.print(f"wrote {escape(str(path))}", highlight=False)
+            console.print(f"wrote {path}", highlight=False)
