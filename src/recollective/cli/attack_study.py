@@ -42,6 +42,9 @@ from recollective.errors import InvalidParameterError
 __all__ = ["study"]
 
 SplitSeedOpt = Annotated[int, typer.Option("--split-seed", min=0, help="Seed of the train/test split.")]
+ReportFlagShareOpt = Annotated[
+    float, typer.Option("--report-flag-share", help="Flag share of the printed detector table.")
+]
 
 
 @attack_app.command("study")
@@ -59,9 +62,7 @@ def study(
     participants: ParticipantsOpt = "closest",
     detectors: DetectorsOpt = DEFAULT_DETECTORS,
     flag_shares: FlagSharesOpt = DEFAULT_SHARES,
-    report_flag_share: Annotated[
-        float, typer.Option("--report-flag-share", help="Flag share of the printed detector table.")
-    ] = 0.05,
+    report_flag_share: ReportFlagShareOpt = 0.05,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -8,12 +8,13 @@ then call :func:`recollective.campaigns.evaluate_campaign` or :func:`recollectiv
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from recollective.cli._options import JsonOpt, ModelName, parse_size, split_list
+from recollective.cli._options import JsonOpt, ModelName, option_group, parse_size, split_list
 from recollective.cli._output import before_after_table, console, emit_json, err_console, fmt, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
 
@@ -45,32 +46,48 @@ MembersOpt = Annotated[
 ]
 
 
-def _campaign(targets, participants, size, rating, position, budget, participation, members, train):
-    from recollective.campaigns import Campaign
+@dataclass(frozen=True)
+class Collective:
+    """Who acts and how, as the campaign flags give it (``--participants`` ... ``--members``)."""
 
-    member_idx = ()
-    if members:
-        from recollective.data._targets import _coerce_id
+    participants: str = "random"
+    size: str = "0.01"
+    rating: float = 5.0
+    position: str = "append"
+    budget: int | None = None
+    participation: float = 1.0
+    members: str | None = None
 
-        ids = [_coerce_id(value, train.users.ids) for value in split_list(members)]
-        member_idx = tuple(int(i) for i in train.users.numbers(ids))
-    return Campaign(targets=tuple(int(t) for t in targets.item_idx), participants=participants,
-                    size=parse_size(size), rating=rating, position=position, budget=budget,
-                    participation=participation, members=member_idx)
+    def campaign(self, targets, train):
+        """The :class:`recollective.campaigns.Campaign` on ``targets``; ``--members`` ids resolved in ``train``."""
+        from recollective.campaigns import Campaign
+
+        member_idx = ()
+        if self.members:
+            from recollective.data._targets import _coerce_id
+
+            ids = [_coerce_id(value, train.users.ids) for value in split_list(self.members)]
+            member_idx = tuple(int(i) for i in train.users.numbers(ids))
+        return Campaign(targets=tuple(int(t) for t in targets.item_idx), participants=self.participants,
+                        size=parse_size(self.size), rating=self.rating, position=self.position, budget=self.budget,
+                        participation=self.participation, members=member_idx)
+
+
+# The campaign flags of `campaign run`, in the order of --help (`campaign plan` takes some of them one by one).
+COLLECTIVE_FLAGS = {
+    "participants": (ParticipantsOpt, "random"), "size": (SizeOpt, "0.01"), "rating": (RatingOpt, 5.0),
+    "position": (PositionOpt, "append"), "budget": (BudgetOpt, None), "participation": (ParticipationOpt, 1.0),
+    "members": (MembersOpt, None),
+}
 
 
 @campaign_app.command("run")
 @handles_errors
 @with_setup(default_model=ModelName.puresvd, targets=True)
+@option_group("collective", COLLECTIVE_FLAGS, lambda values: Collective(**values))
 def run(
     setup: Setup,
-    participants: ParticipantsOpt = "random",
-    size: SizeOpt = "0.01",
-    rating: RatingOpt = 5.0,
-    position: PositionOpt = "append",
-    budget: BudgetOpt = None,
-    participation: ParticipationOpt = 1.0,
-    members: MembersOpt = None,
+    collective: Collective,
     noise_floor: Annotated[
         bool, typer.Option("--noise-floor/--no-noise-floor", help="Estimate the seed-to-seed noise floor.")
     ] = True,
@@ -82,7 +99,7 @@ def run(
 
     recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
-    campaign = _campaign(targets, participants, size, rating, position, budget, participation, members, train)
+    campaign = collective.campaign(targets, train)
     started = time.perf_counter()
     with err_console.status(f"fitting the baseline {model.value}"):
         baseline = recommender.fit(train)
@@ -172,8 +189,8 @@ def plan(
     recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     fixed = [p for p in split_list(policies) if p != "optimized"]
-    template = _campaign(targets, fixed[0] if fixed else "random", "0.01", rating, "append", budget, participation,
-                         None, train)
+    template = Collective(fixed[0] if fixed else "random", "0.01", rating, "append", budget,
+                          participation).campaign(targets, train)
     size_list = [parse_size(s) for s in split_list(sizes)]
     titles = train.item_metadata.get("title") if train.item_metadata else None
 

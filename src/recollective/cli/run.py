@@ -16,6 +16,18 @@ from recollective.cli._output import console, emit_json, err_console, handles_er
 
 __all__ = ["run"]
 
+# Where the cells run (the executor options).
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where cells run: local or ray.")]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", help="Local processes (1 = this process), or CPUs of a local Ray.")
+]
+AddressOpt = Annotated[
+    str | None, typer.Option("--address", help="HOST:PORT of a running Ray head (with --executor ray).")
+]
+BatchSizeOpt = Annotated[
+    int | None, typer.Option("--batch-size", help="Cells per task and per results file (default 1 or 4).")
+]
+
 
 @handles_errors
 def run(
@@ -23,16 +35,10 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="Parent folder of run folders (results go to OUT/<name>/).")] = (
         Path("runs")
     ),
-    executor: Annotated[str, typer.Option("--executor", help="Where cells run: local or ray.")] = "local",
-    workers: Annotated[
-        int, typer.Option("--workers", help="Local processes (1 = this process), or CPUs of a local Ray.")
-    ] = 1,
-    address: Annotated[
-        str | None, typer.Option("--address", help="HOST:PORT of a running Ray head (with --executor ray).")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Cells per task and per results file (default 1 or 4).")
-    ] = None,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = 1,
+    address: AddressOpt = None,
+    batch_size: BatchSizeOpt = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar (drawn on a terminal only) and no log messages.")
     ] = False,
