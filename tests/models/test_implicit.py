@@ -128,22 +128,32 @@ class TestBPRContract(_QualityContract):
 
 
 # ---------------------------------------------------------------------------------------------- against implicit
+def fit_reference(reference, data):
+    """``reference`` (an implicit model) fitted on ``data`` as our wrappers fit it: float32 CSR, one BLAS thread."""
+    user_items = csr32(data.matrix)
+    with threadpool_limits(1, "blas"):
+        reference.fit(user_items, show_progress=False)
+    return reference, user_items
+
+
+def assert_same_recommendations_as(model, reference, data, user_items):
+    users = np.arange(data.n_users)
+    theirs = reference.recommend(users, user_items[users], N=10, filter_already_liked_items=True)
+    assert_same_recommendations_up_to_ties(model, users, theirs)
+
+
 def test_als_reproduces_implicit_recommendations():
     from implicit.cpu.als import AlternatingLeastSquares
 
     data = random_interactions()
     model = ALS(factors=8, iterations=6, regularization=0.05, alpha=2.0, rng=11).fit(data)
-    user_items = csr32(data.matrix)
-    with threadpool_limits(1, "blas"):
-        reference = AlternatingLeastSquares(
-            factors=8, iterations=6, regularization=0.05, alpha=2.0, random_state=model.random_state_, num_threads=1
-        )
-        reference.fit(user_items, show_progress=False)
+    reference = AlternatingLeastSquares(
+        factors=8, iterations=6, regularization=0.05, alpha=2.0, random_state=model.random_state_, num_threads=1
+    )
+    reference, user_items = fit_reference(reference, data)
     np.testing.assert_array_equal(model.user_factors_, reference.user_factors)
     np.testing.assert_array_equal(model.item_factors_, reference.item_factors)
-    users = np.arange(data.n_users)
-    theirs = reference.recommend(users, user_items[users], N=10, filter_already_liked_items=True)
-    assert_same_recommendations_up_to_ties(model, users, theirs)
+    assert_same_recommendations_as(model, reference, data, user_items)
 
 
 def test_bpr_reproduces_implicit_recommendations_bias_column_included():
@@ -153,16 +163,12 @@ def test_bpr_reproduces_implicit_recommendations_bias_column_included():
     model = BPR(factors=8, iterations=30, learning_rate=0.05, rng=5).fit(data)
     assert model.user_factors_.shape == (data.n_users, 9)
     np.testing.assert_array_equal(model.user_factors_[:, -1], 1.0)  # the item bias enters every score
-    user_items = csr32(data.matrix)
-    with threadpool_limits(1, "blas"):
-        reference = BayesianPersonalizedRanking(
-            factors=8, iterations=30, learning_rate=0.05, random_state=model.random_state_, num_threads=1
-        )
-        reference.fit(user_items, show_progress=False)
+    reference = BayesianPersonalizedRanking(
+        factors=8, iterations=30, learning_rate=0.05, random_state=model.random_state_, num_threads=1
+    )
+    reference, user_items = fit_reference(reference, data)
     np.testing.assert_array_equal(model.item_factors_, reference.item_factors)
-    users = np.arange(data.n_users)
-    theirs = reference.recommend(users, user_items[users], N=10, filter_already_liked_items=True)
-    assert_same_recommendations_up_to_ties(model, users, theirs)
+    assert_same_recommendations_as(model, reference, data, user_items)
 
 
 def test_als_confidence_reaching_implicit_is_alpha_times_value():

@@ -24,19 +24,24 @@ def tied_blocks(draw):
     return block, draw(st.integers(1, 45))
 
 
+def assert_top_k(block, k, expected_items, expected_values, torch_min_size):
+    """top_k with the torch path taken from blocks of ``torch_min_size`` entries on gives the expected answer."""
+    old = _ranking._TORCH_MIN_SIZE
+    _ranking._TORCH_MIN_SIZE = torch_min_size
+    try:
+        items, values = top_k(block, k)
+    finally:
+        _ranking._TORCH_MIN_SIZE = old
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(values, expected_values)
+
+
 @given(tied_blocks())
 def test_top_k_equals_brute_force_with_ties_and_exclusions(case):
     block, k = case
     expected_items, expected_values = brute_force(block, k)
     for min_size in (1, 10**12):  # torch path, numpy path
-        old = _ranking._TORCH_MIN_SIZE
-        _ranking._TORCH_MIN_SIZE = min_size
-        try:
-            items, values = top_k(block, k)
-        finally:
-            _ranking._TORCH_MIN_SIZE = old
-        np.testing.assert_array_equal(items, expected_items)
-        np.testing.assert_array_equal(values, expected_values)
+        assert_top_k(block, k, expected_items, expected_values, torch_min_size=min_size)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -68,11 +73,4 @@ def test_group_maxima_path_is_exact_with_ties_at_every_level(n_items):
     block[8:12, : n_items - 3] = -np.inf  # rows with only 3 eligible items (at the partial end)
     for k in (1, 10, 40):
         expected_items, expected_values = brute_force(block, k)
-        old = _ranking._TORCH_MIN_SIZE
-        _ranking._TORCH_MIN_SIZE = 1
-        try:
-            items, values = top_k(block, k)
-        finally:
-            _ranking._TORCH_MIN_SIZE = old
-        np.testing.assert_array_equal(items, expected_items)
-        np.testing.assert_array_equal(values, expected_values)
+        assert_top_k(block, k, expected_items, expected_values, torch_min_size=1)
