@@ -4,17 +4,20 @@
 cold fit (:func:`verify_plan`) and writes the organizer's plan (:meth:`CampaignDesign.to_markdown`, ``to_csv``).
 """
 
+from recollective.campaigns.design._bounds import BOUND_MODELS, exposure_upper_bound
 from recollective.campaigns.design._design import CampaignDesign, design_campaign, plan_interactions
 from recollective.campaigns.design._gains import GAIN_KINDS, gain_kind, target_gains
 from recollective.campaigns.design._search import Action, SearchResult, search_strategy
 from recollective.campaigns.design._verify import verify_plan
 
 __all__ = [
+    "BOUND_MODELS",
     "GAIN_KINDS",
     "Action",
     "CampaignDesign",
     "SearchResult",
     "design_campaign",
+    "exposure_upper_bound",
     "gain_kind",
     "plan_interactions",
     "search_strategy",
