@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["blas_pools", "code_version", "log", "machine", "median_time", "new_parser", "print_provenance", "profiled"]
+__all__ = ["blas_pools", "code_version", "log", "machine", "median_time", "new_parser", "print_provenance", "profiled",
+           "window_parser"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +30,17 @@ def new_parser(doc: str, quick: str) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {quick}")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout, nothing else")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    return parser
+
+
+def window_parser(doc: str, quick: str) -> argparse.ArgumentParser:
+    """:func:`new_parser` plus what both window benchmarks (bench_windows, bench_theory) take: the baseline grid
+    (``--grid``, default 2000; 200 with ``--quick``), ``--x-max``, ``--members`` and the instance ``--seed``."""
+    parser = new_parser(doc, quick)
+    parser.add_argument("--grid", type=int, default=None, help="grid points of the baseline (default 2000; 200 quick)")
+    parser.add_argument("--x-max", type=float, default=10.0, help="upper end of the uprating values (default 10)")
+    parser.add_argument("--members", type=int, default=20, help="majority users in the collective (default 20)")
+    parser.add_argument("--seed", type=int, default=1, help="instance seed (default 1)")
     return parser
 
 

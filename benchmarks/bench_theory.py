@@ -38,7 +38,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import recollective.game
-from _common import code_version, log, machine, median_time, new_parser
+from _common import code_version, log, machine, median_time, window_parser
 from recollective.game import CollectiveStrategy, compare_outcomes, effective_window, majority_minority, outcome
 from recollective.game.theory import theory_window
 
@@ -46,13 +46,9 @@ FLAGS = ("is_effective", "is_pareto_effective")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = new_parser(__doc__, "a 200-point grid and one repeat")
-    parser.add_argument("--grid", type=int, default=None, help="grid points of baseline (c) (default 2000)")
-    parser.add_argument("--x-max", type=float, default=10.0, help="upper end of the uprating values (default 10)")
-    parser.add_argument("--members", type=int, default=20, help="majority users in the collective (default 20)")
+    parser = window_parser(__doc__, "a 200-point grid and one repeat")
     parser.add_argument("--alpha-position", type=float, default=0.1, help="alpha's place in the gap (default 0.1)")
     parser.add_argument("--repeats", type=int, default=None, help="repeats of (a) and (b), median (default 5; 1 quick)")
-    parser.add_argument("--seed", type=int, default=1, help="instance seed (default 1)")
     parser.add_argument("--coverage", type=int, default=0, metavar="N", help="measure certificate coverage instead")
     parser.add_argument("--coverage-grid", type=int, default=2000, help="grid points per instance (default 2000)")
     args = parser.parse_args(argv)

@@ -38,7 +38,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import recollective.game
-from _common import blas_pools, code_version, log, machine, new_parser, print_provenance, profiled
+from _common import blas_pools, code_version, log, machine, print_provenance, profiled, window_parser
 from recollective.game import (
     CollectiveStrategy,
     compare_outcomes,
@@ -52,15 +52,11 @@ FLAGS = ("is_effective", "is_pareto_effective")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = new_parser(__doc__, "a 200-point grid (unless --grid is given)")
-    parser.add_argument("--grid", type=int, default=None, help="grid points of the baseline (default 2000)")
-    parser.add_argument("--x-max", type=float, default=10.0, help="upper end of the uprating values (default 10)")
-    parser.add_argument("--members", type=int, default=20, help="majority users in the collective (default 20)")
+    parser = window_parser(__doc__, "a 200-point grid (unless --grid is given)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the outcome() timing (default 5)")
     parser.add_argument(
         "--window-repeats", type=int, default=None, help="repeats of effective_window, median (default 3; 1 quick)"
     )
-    parser.add_argument("--seed", type=int, default=1, help="instance seed (default 1)")
     parser.add_argument(
         "--noise",
         type=float,
