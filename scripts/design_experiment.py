@@ -82,7 +82,8 @@ def _delta(train, changed):
                  added_values=np.asarray(changed.matrix[rows, cols]).reshape(-1))
 
 
-def run(root: Path, out: Path, only: set | None, datasets: set | None = None) -> None:
+def run(root: Path, out: Path, only: set | None, datasets: set | None = None,
+        policies=("closest", "random", "fans")) -> None:
     from recollective.campaigns import Campaign, apply_campaign, estimate_noise_floor, target_audience
     from recollective.campaigns._participants import eligible_users, user_embedding
     from recollective.campaigns.design import plan_interactions, search_strategy
@@ -118,7 +119,7 @@ def run(root: Path, out: Path, only: set | None, datasets: set | None = None) ->
                 base = {"dataset": name, "model": model_name, "target_set": s,
                         "targets": " ".join(str(train.items.ids[t]) for t in targets), "audience_size": audience.size,
                         "noise_floor": floor}
-                for policy in ("closest", "random", "fans"):
+                for policy in policies:
                     for size in sizes:
                         if (name, model_name, str(s), policy, str(size)) in done:
                             continue
@@ -180,8 +181,17 @@ def bounds(root: Path, out: Path) -> None:
 
 
 def _read(out: Path) -> list[dict]:
-    with (out / "rows.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
+    """Rows of ``out/rows.csv`` and of ``out/*/rows.csv`` (parts run as separate processes), one per cell."""
+    rows, seen = [], set()
+    for path in [out / "rows.csv", *sorted(out.glob("*/rows.csv"))]:
+        if not path.exists():
+            continue
+        with path.open() as handle:
+            for row in csv.DictReader(handle):
+                key = (row["dataset"], row["model"], row["target_set"], row["policy"], row["size"])
+                if key not in seen:
+                    seen.add(key)
+                    rows.append(row)
     for row in rows:
         for key in COLUMNS[4:]:
             if key != "policy" and row[key] != "":
@@ -309,10 +319,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/results/design"))
     parser.add_argument("--models", default="", help="comma-separated subset of als,itemknn,ease,puresvd")
     parser.add_argument("--datasets", default="", help="comma-separated subset of movielens,goodbooks")
+    parser.add_argument("--policies", default="closest,random,fans", help="heuristic policies to evaluate")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.data_root, args.out, set(filter(None, args.models.split(","))) or None,
-            set(filter(None, args.datasets.split(","))) or None)
+            set(filter(None, args.datasets.split(","))) or None, tuple(filter(None, args.policies.split(","))))
     elif args.command == "bounds":
         bounds(args.data_root, args.out)
     else:

@@ -88,7 +88,7 @@ def plan_campaign(
         )
     if "optimized" in participants:
         rows += optimized_rows(model, train, test, campaign, sizes=sorted(sizes), seeds=seeds, k=k,
-                               relevance_threshold=relevance_threshold, progress=progress)
+                               relevance_threshold=relevance_threshold, progress=progress, goal_exposure=goal_exposure)
     if not rows:
         raise InvalidParameterError(
             "no (policy, size) cell has enough eligible users; try smaller sizes or the random policy"
@@ -115,9 +115,13 @@ def optimized_rows(
     k: int = 10,
     relevance_threshold: float | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
+    goal_exposure: float | None = None,
 ) -> list[dict]:
     """Sweep rows (as :func:`sweep_campaigns` writes them) of the ``optimized`` policy: per seed, the greedy
-    search's first ``n`` participants for each size ``n``, each adding every target with ``campaign.rating``."""
+    search's first ``n`` participants for each size ``n``, each adding every target with ``campaign.rating``.
+
+    With ``goal_exposure`` the search stops once its estimate reaches the goal; larger sizes then reuse the whole
+    plan (their ``n_participants`` says how many acted)."""
     from recollective.campaigns._evaluate import evaluate_campaign, target_audience
     from recollective.campaigns._sweep import ROW_METRICS
     from recollective.campaigns.design import search_strategy
@@ -138,7 +142,8 @@ def optimized_rows(
             baseline.set_params(rng=int(seed))
         baseline.fit(train)
         found = search_strategy({"base": baseline}, train, campaign.targets, audience, pool,
-                                max_participants=min(largest, pool.size), values=(campaign.rating,), k=k)
+                                max_participants=min(largest, pool.size), values=(campaign.rating,), k=k,
+                                goal_exposure=goal_exposure)
         for size in sizes:
             members = tuple(a.user for a in found.actions[: counts[size]])
             done += 1
