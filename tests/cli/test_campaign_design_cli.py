@@ -17,7 +17,8 @@ DESIGN = ["campaign", "design", "--model", "itemknn", "--target-author", "Rare A
 def test_design_json_contract_and_files(tmp_path):
     data = _write(tmp_path)
     out = tmp_path / "plan"
-    result = runner.invoke(app, [*DESIGN, *data, "--max-participants", "6", "--out", str(out), "--json"])
+    result = runner.invoke(app, [*DESIGN, *data, "--max-participants", "6", "--out", str(out), "--swap-rounds", "1",
+                                 "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["target_item_ids"] == ["b39"]

@@ -93,6 +93,12 @@ def design(
         float, typer.Option("--max-majority-loss", help="Largest mean NDCG@K loss of everyone outside the audience.")
     ] = 0.01,
     position: PositionOpt = "append",
+    restarts: Annotated[
+        int, typer.Option("--restarts", min=0, help="Extra greedy runs from a random one of the 10 best first picks.")
+    ] = 0,
+    swap_rounds: Annotated[
+        int, typer.Option("--swap-rounds", min=0, help="Local search rounds replacing one participant at a time.")
+    ] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for plan.md, plan.csv, design.json, design.html, figures.")
     ] = None,
@@ -146,6 +152,7 @@ def design(
         max_participants=max_participants, max_actions=max_actions, values=value_list, n_bridges=bridges, k=k,
         goal_exposure=goal_exposure, robust=robust, max_participant_loss=max_participant_loss,
         max_majority_loss=max_majority_loss, relevance_threshold=relevance_threshold, position=position,
+        restarts=restarts, swap_rounds=swap_rounds, rng=seed,
         item_names=names, progress=None if json_out else step,
     )
     seconds = time.perf_counter() - started

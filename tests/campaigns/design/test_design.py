@@ -134,3 +134,21 @@ def test_bad_inputs_get_clear_errors(split):
         search_strategy({"m": model}, train, targets, audience, audience[:2], max_participants=1)
     with pytest.raises(InvalidParameterError, match="position"):
         design_campaign(model, train, test, targets, position="middle")
+
+
+def test_swaps_and_restarts_never_lose_and_are_seeded(split):
+    train, test = split
+    targets = _targets(train)
+    audience = target_audience(test, targets)
+    pool = np.setdiff1d(np.arange(train.n_users), audience)
+    model = make_model("itemknn").fit(train)
+    plain = search_strategy({"m": model}, train, targets, audience, pool, max_participants=5, k=5)
+    tuned = search_strategy({"m": model}, train, targets, audience, pool, max_participants=5, k=5, restarts=2,
+                            swap_rounds=2, rng=4)
+    again = search_strategy({"m": model}, train, targets, audience, pool, max_participants=5, k=5, restarts=2,
+                            swap_rounds=2, rng=4)
+    assert tuned.trace[-1]["surrogate"] >= plain.trace[-1]["surrogate"] - 1e-12
+    assert [a.user for a in tuned.actions] == [a.user for a in again.actions]
+    assert len(tuned.actions) <= 5 and len({a.user for a in tuned.actions}) == len(tuned.actions)
+    with pytest.raises(InvalidParameterError, match="swap_rounds"):
+        search_strategy({"m": model}, train, targets, audience, pool, max_participants=2, swap_rounds=-1)

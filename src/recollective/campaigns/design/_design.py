@@ -18,6 +18,7 @@ import numpy as np
 
 from recollective.campaigns._evaluate import estimate_noise_floor, target_audience
 from recollective.campaigns.design._search import Action, search_strategy
+from recollective.campaigns.design._search import _plan_with_delta as _search_plan
 from recollective.campaigns.design._verify import verify_plan
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
@@ -153,21 +154,10 @@ def plan_interactions(train: Interactions, actions: Sequence[Action]) -> Interac
 
 
 def _plan_with_delta(train: Interactions, actions: Sequence[Action]):
-    """(``train`` with every action applied, the delta from ``train``), in one ``with_added``."""
-    from recollective.campaigns._apply import _orders
-
+    """(``train`` with every action applied, the delta from ``train``)."""
     if not actions:
         return train.with_added(np.empty(0, train.users.ids.dtype), np.empty(0, train.items.ids.dtype))
-    users = np.concatenate([np.full(len(a.items), a.user) for a in actions])
-    items = np.concatenate([np.asarray(a.items, dtype=np.int64) for a in actions])
-    values = np.concatenate([np.full(len(a.items), a.value) for a in actions])
-    order = None
-    if train.order is not None:
-        order = np.concatenate([
-            _orders(a.position, train, np.array([a.user]), len(a.items), np.random.default_rng(0)).reshape(-1)
-            for a in actions
-        ])
-    return train.with_added(train.users.ids[users], train.items.ids[items], values, order)
+    return _search_plan(train, actions)
 
 
 def _estimated_exposure(model, train, actions, audience, targets, k) -> float:
@@ -203,6 +193,9 @@ def design_campaign(
     relevance_threshold: float | None = None,
     shortlist: int = 4,
     position: str = "append",
+    restarts: int = 0,
+    swap_rounds: int = 0,
+    rng=0,
     item_names: Callable[[Sequence[int]], list[str]] | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> CampaignDesign:
@@ -218,7 +211,7 @@ def design_campaign(
     audience : array-like of int, optional
     pool : array-like of int, optional
         Willing participants (default: every user outside the audience). Audience users in it are dropped.
-    max_participants, max_actions, values, k, goal_exposure, shortlist, position
+    max_participants, max_actions, values, k, goal_exposure, shortlist, position, restarts, swap_rounds, rng
         See :func:`search_strategy`.
     n_bridges : int >= 0
         Bridge candidates: the ``n_bridges`` non-target items the audience holds most often in training.
@@ -263,7 +256,8 @@ def design_campaign(
     for label, setting in _settings(robust):
         variants[label] = model.clone().set_params(**setting).fit(train)
     search_args = dict(max_participants=max_participants, max_actions=max_actions, values=values, bridges=bridges,
-                       k=k, goal_exposure=goal_exposure, shortlist=shortlist, position=position)
+                       k=k, goal_exposure=goal_exposure, shortlist=shortlist, position=position, restarts=restarts,
+                       swap_rounds=swap_rounds, rng=rng)
     def verify_all(chosen):
         changed = plan_interactions(train, chosen)
         users = [a.user for a in chosen]
@@ -307,6 +301,7 @@ def design_campaign(
         "model": model.name, "params": {k_: _jsonable(v) for k_, v in model.get_params().items()},
         "targets": [int(t) for t in targets], "pool_size": int(pool.size), "bridges": [int(b) for b in bridges],
         "max_participants": int(max_participants), "max_actions": max_actions, "position": position,
+        "restarts": int(restarts), "swap_rounds": int(swap_rounds),
         "values": [float(v) for v in values],
         "k": int(k), "goal_exposure": goal_exposure, "robust": robust or {}, "max_participant_loss": bound,
         "max_majority_loss": float(max_majority_loss),

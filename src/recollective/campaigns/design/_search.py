@@ -119,6 +119,9 @@ def search_strategy(
     goal_exposure: float | None = None,
     shortlist: int = 4,
     position: str = "append",
+    restarts: int = 0,
+    swap_rounds: int = 0,
+    rng=0,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> SearchResult:
     """Greedy strategy search (see the module docstring).
@@ -147,6 +150,12 @@ def search_strategy(
         half-step) or absent (then the shortlist is drawn from the pool members nearest the audience).
     position : str
         Where added items go in ordered histories (one of ``POSITION_POLICIES``).
+    restarts : int >= 0
+        Extra greedy runs whose first participant is drawn (from ``rng``) among the 10 best candidates; the run
+        with the best final objective is kept.
+    swap_rounds : int >= 0
+        Local search after the greedy: each round tries to replace every participant by the best candidate
+        outside the plan (refitting the plan without them from the baseline) and stops when nothing changes.
     progress : callable(step, max_participants, row), optional
     """
     targets = np.unique(np.asarray(targets, dtype=np.int64))
@@ -163,34 +172,73 @@ def search_strategy(
         raise InvalidParameterError(
             f"position {position!r} needs ordered interactions (a timestamp or position column); use append"
         )
+    for name, count in (("restarts", restarts), ("swap_rounds", swap_rounds)):
+        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
+            raise InvalidParameterError(f"{name} must be an integer >= 0; got {count!r}")
     per_user = targets.size + bridges.size if max_actions is None else int(max_actions)
-    n_targets = min(per_user, targets.size)
-    variants = [_Variant(label, copy.deepcopy(model)) for label, model in models.items()]
-    kinds = {gain_kind(v.model) for v in variants}
+    kinds = {gain_kind(model) for model in models.values()}
     kind = kinds.pop() if len(kinds) == 1 else "refit"
-    current = train
-    for variant in variants:
-        _refresh(variant, audience, targets, k)
-        variant.start_margin = _margins(variant)
     held_by_audience = np.bincount(train.matrix[audience].indices, minlength=train.n_items)
-    bridge_order = bridges[np.lexsort((bridges, -held_by_audience[bridges]))]
-    embedding_rank = _closeness(train, audience, pool) if kind != "exact" else None
+    setup = {
+        "train": train, "targets": targets, "audience": audience, "pool": pool, "k": k, "kind": kind,
+        "n_targets": min(per_user, targets.size), "per_user": per_user, "values": values, "position": position,
+        "bridge_order": bridges[np.lexsort((bridges, -held_by_audience[bridges]))], "shortlist": shortlist,
+        "embedding_rank": _closeness(train, audience, pool) if kind != "exact" else None,
+    }
+    generator = np.random.default_rng(rng)
+    best = None
+    for restart in range(1 + int(restarts)):
+        run = _greedy(models, setup, max_participants, goal_exposure, progress if restart == 0 else None,
+                      generator if restart else None)
+        if best is None or run["value"] > best["value"] + 1e-12:
+            best = run
+    for _ in range(int(swap_rounds)):
+        if not _swap_round(models, setup, best):
+            break
+    return SearchResult(best["actions"], best["current"], best["trace"], best["stop_reason"], kind,
+                        [v.label for v in best["variants"]])
 
+
+def _fresh(models, setup, actions):
+    """Working copies of the models refitted on the training data plus ``actions``, with their thresholds."""
+    variants = [_Variant(label, copy.deepcopy(model)) for label, model in models.items()]
+    current = setup["train"]
+    if actions:
+        current, delta = _plan_with_delta(setup["train"], actions)
+    for variant, model in zip(variants, models.values(), strict=True):
+        if actions:
+            variant.model.refit(current, delta)
+        _refresh(variant, setup["audience"], setup["targets"], setup["k"])
+        base = _Variant(variant.label, model)
+        _refresh(base, setup["audience"], setup["targets"], setup["k"])
+        variant.start_margin = _margins(base)
+    return variants, current
+
+
+def _greedy(models, setup, max_participants, goal_exposure, progress, first_draw) -> dict:
+    """One greedy run; with ``first_draw`` (a Generator) the first participant is drawn among the 10 best."""
+    variants, current = _fresh(models, setup, [])
+    audience, targets, k = setup["audience"], setup["targets"], setup["k"]
     actions: list[Action] = []
     bounds: dict = {}
-    remaining = pool.copy()
+    remaining = setup["pool"].copy()
     trace = []
     stop_reason = "budget"
     for step in range(max_participants):
         started = time.perf_counter()
-        candidates = _candidates(current, remaining, targets, n_targets, bridge_order, per_user, values, variants,
-                                 position)
+        candidates = _candidates(current, remaining, targets, setup["n_targets"], setup["bridge_order"],
+                                 setup["per_user"], setup["values"], variants, setup["position"])
         if not candidates:
             stop_reason = "pool exhausted"
             break
         now = min(_surrogate(v, v.target_scores) for v in variants)
-        best, best_value = _choose(candidates, variants, audience, targets, kind, shortlist, current, k,
-                                   embedding_rank, bounds, step % _FULL_EVERY == 0, now)
+        if step == 0 and first_draw is not None:
+            ranked = _ranked(candidates, variants, audience, targets, current, setup)
+            best = int(first_draw.choice(ranked[:10]))
+            best_value = np.inf
+        else:
+            best, best_value = _choose(candidates, variants, audience, targets, setup["kind"], setup["shortlist"],
+                                       current, k, setup["embedding_rank"], bounds, step % _FULL_EVERY == 0, now)
         if best is None or best_value <= now + 1e-12:
             stop_reason = "no candidate improves the objective"
             break
@@ -198,24 +246,70 @@ def search_strategy(
         current = _commit(action, current, variants, audience, targets, k)
         actions.append(action)
         remaining = remaining[remaining != action.user]
-        exposure = {v.label: _exposure(v) for v in variants}
-        row = {
-            "step": step + 1,
-            "n_participants": len(actions),
-            "user": action.user,
-            "items": list(action.items),
-            "value": action.value,
-            "surrogate": float(min(_surrogate(v, v.target_scores) for v in variants)),
-            "exposure": exposure,
-            "seconds": time.perf_counter() - started,
-        }
+        row = _trace_row(step + 1, action, variants, started)
         trace.append(row)
         if progress is not None:
             progress(step + 1, max_participants, row)
-        if goal_exposure is not None and min(exposure.values()) >= goal_exposure:
+        if goal_exposure is not None and min(row["exposure"].values()) >= goal_exposure:
             stop_reason = "goal reached"
             break
-    return SearchResult(actions, current, trace, stop_reason, kind, [v.label for v in variants])
+    value = float(min(_surrogate(v, v.target_scores) for v in variants))
+    return {"actions": actions, "current": current, "trace": trace, "stop_reason": stop_reason,
+            "variants": variants, "value": value}
+
+
+def _trace_row(step, action, variants, started, swapped=False) -> dict:
+    return {
+        "step": step,
+        "n_participants": step,
+        "user": action.user,
+        "items": list(action.items),
+        "value": action.value,
+        "surrogate": float(min(_surrogate(v, v.target_scores) for v in variants)),
+        "exposure": {v.label: _exposure(v) for v in variants},
+        "seconds": time.perf_counter() - started,
+        **({"swapped": True} if swapped else {}),
+    }
+
+
+def _ranked(candidates, variants, audience, targets, current, setup) -> np.ndarray:
+    """Candidate indices, best screened value first (nearest the audience first for refit-only models)."""
+    if setup["kind"] == "refit":
+        return np.array(sorted(range(len(candidates)), key=lambda c: (setup["embedding_rank"][candidates[c].user], c)))
+    values = _screen(candidates, variants, audience, targets, current)
+    return np.lexsort((np.arange(len(candidates)), -values))
+
+
+def _swap_round(models, setup, run) -> bool:
+    """Try to replace each participant by the best pool member not in the plan; True when something changed.
+
+    For participant ``j`` the plan without ``j`` is refitted from the baseline, every candidate (``j`` included)
+    is screened against it, and the best is committed (``j`` stays when nothing beats it)."""
+    changed = False
+    for j in range(len(run["actions"])):
+        started = time.perf_counter()
+        others = run["actions"][:j] + run["actions"][j + 1 :]
+        variants, current = _fresh(models, setup, others)
+        used = {a.user for a in others}
+        remaining = np.array([u for u in setup["pool"] if u not in used])
+        candidates = _candidates(current, remaining, setup["targets"], setup["n_targets"], setup["bridge_order"],
+                                 setup["per_user"], setup["values"], variants, setup["position"])
+        now = min(_surrogate(v, v.target_scores) for v in variants)
+        best, _ = _choose(candidates, variants, setup["audience"], setup["targets"], setup["kind"],
+                          setup["shortlist"], current, setup["k"], setup["embedding_rank"], {}, True, now)
+        keep = run["actions"][j]
+        action = candidates[best] if best is not None else keep
+        order = [*others[:j], action, *others[j:]]
+        variants, current = _fresh(models, setup, order)
+        value = float(min(_surrogate(v, v.target_scores) for v in variants))
+        if action != keep and value > run["value"] + 1e-12:
+            run.update(actions=order, current=current, variants=variants, value=value)
+            row = _trace_row(len(order), action, variants, started, swapped=True)
+            run["trace"].append({**row, "replaced": keep.user})
+            changed = True
+    if changed:
+        run["stop_reason"] += " (then swaps)"
+    return changed
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -413,6 +507,22 @@ def _added(current: Interactions, action: Action):
         np.full(items.size, action.value),
         order,
     )
+
+
+def _plan_with_delta(train: Interactions, actions):
+    """(``train`` with every action applied, the delta from ``train``), in one ``with_added``."""
+    from recollective.campaigns._apply import _orders
+
+    users = np.concatenate([np.full(len(a.items), a.user) for a in actions])
+    items = np.concatenate([np.asarray(a.items, dtype=np.int64) for a in actions])
+    values = np.concatenate([np.full(len(a.items), a.value) for a in actions])
+    order = None
+    if train.order is not None:
+        order = np.concatenate([
+            _orders(a.position, train, np.array([a.user]), len(a.items), np.random.default_rng(0)).reshape(-1)
+            for a in actions
+        ])
+    return train.with_added(train.users.ids[users], train.items.ids[items], values, order)
 
 
 def _commit(action, current, variants, audience, targets, k) -> Interactions:
