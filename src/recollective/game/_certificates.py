@@ -28,6 +28,7 @@ import numpy as np
 
 from recollective.game._outcome import DEFAULT_TIE_RTOL, Outcome
 from recollective.game._rank_rules import RankRule, as_rank_rule
+from recollective.game._records import record
 
 __all__ = ["Certificate", "certified_radius", "outcome_radius"]
 
@@ -53,7 +54,7 @@ class Certificate:
     binding: str
 
     def as_dict(self) -> dict:
-        return {"radius": self.radius, "rank_radius": self.rank_radius, "binding": self.binding}
+        return record(self)
 
 
 def user_margins(R_hat: np.ndarray, top: np.ndarray, R_true: np.ndarray | None = None) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 from recollective._random import as_generator
 from recollective.errors import DataError, InvalidParameterError
 from recollective.game._checks import check_alpha, check_preferences, check_revealed
+from recollective.game._records import record
 
 __all__ = [
     "GameInstance",
@@ -81,13 +82,7 @@ class GapCheck:
     alpha: float
 
     def as_dict(self) -> dict:
-        return {
-            "holds": self.holds,
-            "majority_rank": self.majority_rank,
-            "s_k_majority": self.s_majority,
-            "s_1_minority": self.s_minority,
-            "alpha": self.alpha,
-        }
+        return record(self, rename={"s_majority": "s_k_majority", "s_minority": "s_1_minority"})
 
 
 def singular_value_gap(R_true, user_group, item_group, alpha: float, majority_rank: int | None = None) -> GapCheck:

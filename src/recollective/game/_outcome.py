@@ -22,6 +22,7 @@ import numpy as np
 
 from recollective.game._checks import check_preferences, check_revealed
 from recollective.game._rank_rules import RankRule, as_rank_rule
+from recollective.game._records import record
 
 __all__ = ["DEFAULT_TIE_RTOL", "Outcome", "PlatformUtilities", "outcome", "top_items"]
 
@@ -76,14 +77,7 @@ class Outcome:
 
     def as_dict(self) -> dict:
         """JSON-ready summary (no matrices)."""
-        return {
-            "k_star": self.rank,
-            "top_items": [int(i) for i in self.top_items],
-            "utilities": [float(w) for w in self.utilities],
-            "social_welfare": self.social_welfare,
-            "platform_utilities": self.platform.as_dict(),
-            "singular_values": [float(s) for s in self.singular_values],
-        }
+        return record(self, drop=("R_hat",), rename={"platform": "platform_utilities"})
 
 
 def top_items(R_hat: np.ndarray, tie_rtol: float = DEFAULT_TIE_RTOL) -> np.ndarray:

@@ -33,6 +33,7 @@ from recollective.game._checks import check_alpha, check_indices, check_preferen
 from recollective.game._outcome import DEFAULT_TIE_RTOL, Outcome, PlatformUtilities, outcome
 from recollective.game._pareto import compare_outcomes
 from recollective.game._rank_rules import AbsoluteThreshold
+from recollective.game._records import record
 from recollective.game._strategy import CollectiveStrategy
 from recollective.game._windows import effective_window
 
@@ -83,23 +84,8 @@ class RobustSearchResult:
     reason: str = ""
 
     def as_dict(self) -> dict:
-        return {
-            "found": self.found,
-            "strategy": self.strategy.as_dict() if self.strategy else None,
-            "n_members": self.strategy.n_members if self.strategy else None,
-            "window": list(self.window) if self.window else None,
-            "margin": self.margin,
-            "guaranteed_welfare_gain": self.guaranteed_welfare_gain,
-            "members_worst_change": self.members_worst_change,
-            "minority_welfare_before": self.minority_welfare_before,
-            "minority_welfare_after": self.minority_welfare_after,
-            "platform_before": self.platform_before.as_dict() if self.platform_before else None,
-            "platform_after": self.platform_after.as_dict() if self.platform_after else None,
-            "n_scenarios": self.n_scenarios,
-            "alpha_range": list(self.alphas),
-            "tried": self.tried,
-            "reason": self.reason,
-        }
+        n_members = self.strategy.n_members if self.strategy else None
+        return record(self, rename={"alphas": "alpha_range"}, n_members=n_members)
 
 
 def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_indices
+from recollective.game._records import record
 
 __all__ = ["CollectiveStrategy"]
 
@@ -72,5 +73,4 @@ class CollectiveStrategy:
         return revealed
 
     def as_dict(self) -> dict:
-        values = self.uprating if isinstance(self.uprating, float) else self.uprating.tolist()
-        return {"members": self.members.tolist(), "targets": self.targets.tolist(), "uprating": values}
+        return record(self)

@@ -35,6 +35,7 @@ from recollective.game._family import FamilyPoint, RankOneFamily
 from recollective.game._outcome import DEFAULT_TIE_RTOL, Outcome, outcome
 from recollective.game._pareto import compare_utilities
 from recollective.game._rank_rules import RankRule, as_rank_rule
+from recollective.game._records import record
 
 __all__ = ["WindowPiece", "WindowResult", "effective_window"]
 
@@ -60,18 +61,7 @@ class WindowPiece:
     is_pareto_effective: bool
 
     def as_dict(self) -> dict:
-        return {
-            "lo": self.lo,
-            "hi": self.hi,
-            "k_star": self.rank,
-            "social_welfare": self.social_welfare,
-            "welfare_change": self.welfare_change,
-            "n_better": self.n_better,
-            "n_worse": self.n_worse,
-            "members_worst_change": self.members_worst_change,
-            "is_effective": self.is_effective,
-            "is_pareto_effective": self.is_pareto_effective,
-        }
+        return record(self, drop=("top_items", "utilities"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +116,18 @@ class WindowResult:
             "uncertified": [list(i) for i in self.uncertified],
             "n_evaluations": self.n_evaluations,
         }
+
+
+def window_fields(points, baseline: Outcome, members, targets, x_max: float, tolerance: float, uncertified,
+                  n_evaluations: int) -> dict:
+    """The fields of a :class:`WindowResult` from the evaluated points: the pieces and the merged windows."""
+    pieces = _pieces(points, baseline, members, x_max)
+    return {
+        "members": members, "targets": targets, "x_max": x_max, "baseline": baseline, "pieces": tuple(pieces),
+        "effective_intervals": _merge(pieces, "is_effective"),
+        "pareto_intervals": _merge(pieces, "is_pareto_effective"),
+        "tolerance": tolerance, "uncertified": uncertified, "n_evaluations": n_evaluations,
+    }
 
 
 def _merge(pieces, flag: str) -> list[tuple[float, float]]:
@@ -205,19 +207,8 @@ def effective_window(
     # Each evaluation works on small matrices, where a multi-threaded BLAS only adds overhead.
     with threadpool_limits(limits=1, user_api="blas"):
         points, uncertified, tolerance = _refine(family, x_max, int(n_initial), min_cell, rtol, x_scale)
-    pieces = _pieces(points, baseline, members, x_max)
-    return WindowResult(
-        members=members,
-        targets=targets,
-        x_max=x_max,
-        baseline=baseline,
-        pieces=tuple(pieces),
-        effective_intervals=_merge(pieces, "is_effective"),
-        pareto_intervals=_merge(pieces, "is_pareto_effective"),
-        tolerance=tolerance,
-        uncertified=sorted(uncertified),
-        n_evaluations=family.n_evaluations,
-    )
+    return WindowResult(**window_fields(points, baseline, members, targets, x_max, tolerance, sorted(uncertified),
+                                        family.n_evaluations))
 
 
 def _refine(family: RankOneFamily, x_max, n_initial, min_cell, rtol, x_scale):

@@ -23,6 +23,7 @@ import numpy as np
 from recollective.game._outcome import DEFAULT_TIE_RTOL
 from recollective.game._pareto import ParetoComparison
 from recollective.game._rank_rules import RankRule
+from recollective.game._records import record
 from recollective.game._strategy import CollectiveStrategy
 from recollective.game.incentives._core import (
     DEFAULT_MAX_EXACT,
@@ -73,7 +74,7 @@ class MemberIncentive:
     is_free_rider: bool
 
     def as_dict(self) -> dict:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return record(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,27 +132,7 @@ class IncentiveReport:
         return all(member.is_rational for member in self.members)
 
     def as_dict(self) -> dict:
-        return {
-            "strategy": self.strategy.as_dict(),
-            "altruism": self.altruism,
-            "cost": self.cost,
-            "welfare_gain": self.welfare_gain,
-            "criterion": self.criterion,
-            "truthful_welfare": self.truthful_welfare,
-            "welfare": self.welfare,
-            "versus_truthful": self.comparison.as_dict(),
-            "meets_criterion": self.meets_criterion,
-            "is_stable": self.is_stable,
-            "members": [member.as_dict() for member in self.members],
-            "rational_members": self.rational_members.tolist(),
-            "free_riders": self.free_riders.tolist(),
-            "nonmember_free_riders": self.nonmember_free_riders.tolist(),
-            "harmed_users": self.harmed_users.tolist(),
-            "payoffs": self.payoffs.tolist(),
-            "truthful_payoffs": self.truthful_payoffs.tolist(),
-            "subcollectives": self.subcollectives.as_dict(),
-            "n_evaluations": self.n_evaluations,
-        }
+        return record(self, rename={"comparison": "versus_truthful"}, is_stable=self.is_stable)
 
 
 @single_threaded_blas

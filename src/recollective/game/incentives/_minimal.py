@@ -14,6 +14,7 @@ import numpy as np
 from recollective.game._checks import check_preferences
 from recollective.game._outcome import DEFAULT_TIE_RTOL
 from recollective.game._rank_rules import RankRule, as_rank_rule
+from recollective.game._records import record
 from recollective.game._strategy import CollectiveStrategy
 from recollective.game.incentives._core import (
     DEFAULT_MAX_EXACT,
@@ -74,18 +75,7 @@ class SubCollectives:
     greedy_is_minimum: bool | None
 
     def as_dict(self) -> dict:
-        return {
-            "meets": self.meets,
-            "greedy": None if self.greedy is None else self.greedy.tolist(),
-            "greedy_removed": list(self.greedy_removed),
-            "exact": self.exact,
-            "n_meeting": self.n_meeting,
-            "minimum_size": self.minimum_size,
-            "minimum": [s.tolist() for s in self.minimum],
-            "inclusion_minimal": [s.tolist() for s in self.inclusion_minimal],
-            "is_monotone": self.is_monotone,
-            "greedy_is_minimum": self.greedy_is_minimum,
-        }
+        return record(self)
 
 
 def setup_game(R_true, strategy, alpha, welfare_gain, criterion, tie_rtol, rtol) -> SubsetGame:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from recollective.game._records import record
 from recollective.game.theory._spectral import SpectralData, mu_enclosure
 
 __all__ = [
@@ -62,15 +63,7 @@ class PointCertificate:
         return [name for name, value in self.conditions.items() if not value["holds"]]
 
     def as_dict(self) -> dict:
-        return {
-            "x": self.x,
-            "test": self.test,
-            "applicable": self.applicable,
-            "certified": self.certified,
-            "conditions": {k: dict(v) for k, v in self.conditions.items()},
-            "failed": self.failed,
-            "reason": self.reason,
-        }
+        return record(self, failed=self.failed)
 
 
 def _condition(values: np.ndarray, users: np.ndarray | None = None) -> dict:
@@ -135,19 +128,7 @@ class Theorem1Interval:
         return self.interval is not None and self.interval[0] < x < self.interval[1]
 
     def as_dict(self) -> dict:
-        return {
-            "applicable": self.applicable,
-            "reason": self.reason,
-            "x_k": self.x_k,
-            "x_M": self.x_M,
-            "x_N": self.x_N,
-            "x_bar": self.x_bar,
-            "binding_member": self.binding_member,
-            "interval": None if self.interval is None else list(self.interval),
-            "nonempty": self.nonempty,
-            "depth": self.depth,
-            "power": self.power,
-        }
+        return record(self, nonempty=self.nonempty)
 
 
 def _rank_one_terms(spectral: SpectralData):

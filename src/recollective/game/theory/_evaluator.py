@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recollective.game._outcome import DEFAULT_TIE_RTOL, top_items
+from recollective.game._records import record
 from recollective.game.theory._spectral import SpectralData, secular_root
 
 __all__ = ["ExactEvaluator", "TheoryPoint"]
@@ -70,16 +71,7 @@ class TheoryPoint:
     n_row_evaluations: int
 
     def as_dict(self) -> dict:
-        return {
-            "x": self.x,
-            "k_star": self.rank,
-            "method": self.method,
-            "mu": self.mu,
-            "social_welfare": self.social_welfare,
-            "predicted_engagement": math.fsum(self.top_scores),
-            "top_items": self.top_items.tolist(),
-            "utilities": self.utilities.tolist(),
-        }
+        return record(self, drop=("top_scores", "n_row_evaluations"), predicted_engagement=math.fsum(self.top_scores))
 
 
 @dataclass(eq=False)

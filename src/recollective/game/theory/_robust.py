@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from recollective.game._records import record
 from recollective.game.theory._evaluator import ExactEvaluator
 
 __all__ = ["RobustUprating", "RobustnessRadius", "robust_uprating", "robustness_radius"]
@@ -53,13 +54,7 @@ class RobustnessRadius:
     reason: str = ""
 
     def as_dict(self) -> dict:
-        return {
-            "x": self.x,
-            "radius": self.radius,
-            "binding": self.binding,
-            "limits": dict(self.limits),
-            "reason": self.reason,
-        }
+        return record(self)
 
 
 def _delta_limit(M: float, s_1: float, s_k: float, s_next: float) -> float:
@@ -141,13 +136,7 @@ class RobustUprating:
     reason: str = ""
 
     def as_dict(self) -> dict:
-        return {
-            "x": self.x,
-            "radius": None if self.radius is None else self.radius.as_dict(),
-            "interval": None if self.interval is None else list(self.interval),
-            "n_points": self.n_points,
-            "reason": self.reason,
-        }
+        return record(self)
 
 
 def robust_uprating(evaluator: ExactEvaluator, intervals, n_points: int = 64) -> RobustUprating:

@@ -20,6 +20,7 @@ import numpy as np
 
 from recollective.errors import InvalidParameterError
 from recollective.game._checks import check_indices
+from recollective.game._records import record
 from recollective.game.theory._structure import StructureResult
 
 __all__ = ["RetentionTest", "SpectralData", "mu_enclosure", "retention_test", "secular_root", "spectral_data"]
@@ -193,14 +194,7 @@ class RetentionTest:
     margin: float
 
     def as_dict(self) -> dict:
-        return {
-            "x": self.x,
-            "k_star": self.rank,
-            "retained": self.retained,
-            "c_eff": self.c_eff,
-            "x_k": self.x_k,
-            "margin": self.margin,
-        }
+        return record(self)
 
 
 def retention_test(spectral: SpectralData, x: float) -> RetentionTest:

@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 from recollective.game._family import FamilyPoint
 from recollective.game._outcome import DEFAULT_TIE_RTOL, outcome
 from recollective.game._rank_rules import AbsoluteThreshold, RankRule
-from recollective.game._windows import WindowResult, _merge, _pieces, check_window_arguments, effective_window
+from recollective.game._windows import WindowResult, check_window_arguments, effective_window, window_fields
 from recollective.game.theory._evaluator import ExactEvaluator
 from recollective.game.theory._spectral import spectral_data
 from recollective.game.theory._structure import DEFAULT_STRUCTURE_RTOL, detect_structure
@@ -159,18 +159,8 @@ def _window(R_true, members, targets, rule, x_max, rtol, tie_rtol, n_scan, user_
     evaluator = ExactEvaluator(R_true, spectral, tie_rtol)
     x_scale = float(R_true.max()) if R_true.max() > 0 else 1.0
     points, uncertified, tolerance = _scan(evaluator, x_max, n_scan, rtol, x_scale)
-    pieces = _pieces(points, baseline, members, x_max)
     return TheoryWindowResult(
-        members=members,
-        targets=targets,
-        x_max=x_max,
-        baseline=baseline,
-        pieces=tuple(pieces),
-        effective_intervals=_merge(pieces, "is_effective"),
-        pareto_intervals=_merge(pieces, "is_pareto_effective"),
-        tolerance=tolerance,
-        uncertified=uncertified,
-        n_evaluations=evaluator.n_evaluations,
+        **window_fields(points, baseline, members, targets, x_max, tolerance, uncertified, evaluator.n_evaluations),
         method="theory",
         x_k=spectral.x_k,
         n_scan=n_scan,
