@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recollective.errors import InvalidParameterError
-from recollective.game._checks import check_indices, check_preferences
+from recollective.game._checks import check_alpha, check_indices, check_preferences
 from recollective.game._outcome import DEFAULT_TIE_RTOL, top_items, truncated_reconstruction
 from recollective.game._pareto import ParetoComparison, compare_utilities
 from recollective.game._rank_rules import RankRule
@@ -40,13 +40,7 @@ def check_weight(value, name: str) -> float:
     """A finite number >= 0 (altruism weight lambda, cost per action c, welfare gain G)."""
     if isinstance(value, bool):
         raise InvalidParameterError(f"{name} must be a finite number >= 0; got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a finite number >= 0; got {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise InvalidParameterError(f"{name} must be a finite number >= 0; got {value!r}")
-    return number
+    return check_alpha(value, name)
 
 
 def check_grid(values, name: str) -> np.ndarray:
