@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -32,6 +29,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import recollective
+from _common import code_version, log, machine, median_time
 from recollective.campaigns import target_audience
 from recollective.campaigns.design import design_campaign, target_gains
 from recollective.data import load_interactions
@@ -40,19 +39,6 @@ from recollective.data._targets import explicit_targets, longtail_targets
 from recollective.models import make_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "goodbooks-10k"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def median_time(function, repeats: int):
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return result, statistics.median(times)
 
 
 def main() -> None:
@@ -65,8 +51,6 @@ def main() -> None:
     parser.add_argument("--skip-design", action="store_true", help="Part 1 only.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from threadpoolctl import threadpool_info
-
     loaded = load_interactions(args.data)
     data = getattr(loaded, "interactions", loaded)
     train, test = split_interactions(data, "random-holdout", 0.2, rng=0)
@@ -83,13 +67,13 @@ def main() -> None:
     for name in args.models.split(","):
         model = make_model(name).fit(train)
         base = model.score(audience)[:, targets]
-        _, first_seconds = median_time(
+        _, first_seconds, _ = median_time(
             lambda m=model: target_gains(m, audience, targets, [participant], rows)[0], 1
         )  # the first call also prepares the per-state data (item-kNN: W^T and column norms)
-        gains, gain_seconds = median_time(
+        gains, gain_seconds, _ = median_time(
             lambda m=model: target_gains(m, audience, targets, [participant], rows)[0], args.repeats
         )
-        cold, cold_seconds = median_time(
+        cold, cold_seconds, _ = median_time(
             lambda n=name, b=base: make_model(n).fit(changed).score(audience)[:, targets] - b, args.cold_repeats
         )
         row = {"model": name, "first_gain_seconds": first_seconds, "gain_seconds": gain_seconds,
@@ -113,12 +97,11 @@ def main() -> None:
             f"{len(design.actions)} participants, reach {row['design_exposure_before']:.1%} -> "
             f"{row['design_exposure_after']:.1%} (cold fit)")
         results.append(row)
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-               "machine": platform.machine(),
-               "blas": sorted({f"{i.get('internal_api')} {i.get('version')} threads={i.get('num_threads')}"
-                               for i in threadpool_info()})}
+    host, code = machine(), code_version(recollective)
+    log(f"machine: {host['cpu']}, {host['n_cpus']} CPUs, load average at the end {host['load_average_1min']:.2f}; "
+        f"commit {code['commit']}")
     if args.json:
-        print(json.dumps({"machine": machine, "results": results}, indent=2))
+        print(json.dumps({"machine": host, "code": code, "results": results}, indent=2))
 
 
 if __name__ == "__main__":
