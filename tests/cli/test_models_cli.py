@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from recollective.cli import app
-from recollective.cli._output import handles_errors
 from recollective.cli._options import parse_params
+from recollective.cli._output import handles_errors
 
 runner = CliRunner()
 
