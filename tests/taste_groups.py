@@ -7,6 +7,9 @@ The very last book is rare: only the B readers with ``user % rare_every == 1`` h
 
 import numpy as np
 
+from recollective.data import Interactions
+from recollective.data._splits import random_holdout
+
 
 def readers(n_users: int, n_items: int, per_user: int, rare_every: int):
     """Yield ``(user, picked item indices, rng)`` per user from one seeded generator; a caller drawing values
@@ -19,3 +22,14 @@ def readers(n_users: int, n_items: int, per_user: int, rare_every: int):
         if user % 2 and user % rare_every == 1:
             picked = np.append(picked, n_items - 1)
         yield user, picked, rng
+
+
+def reading_split(n_users: int = 120, n_items: int = 40, per_user: int = 9, rare_every: int = 10):
+    """``(train, test)``: the readers as Interactions (every rating 5.0), 30% of each user's books held out
+    (``random_holdout`` with seed 1)."""
+    users, items = [], []
+    for user, picked, _ in readers(n_users, n_items, per_user, rare_every):
+        users += [user] * picked.size
+        items += picked.tolist()
+    data = Interactions.from_arrays(np.array(users), np.array(items), np.full(len(users), 5.0))
+    return random_holdout(data, 0.3, rng=1)

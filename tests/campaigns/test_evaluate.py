@@ -12,26 +12,16 @@ from recollective.campaigns import (
     sweep_campaigns,
     target_audience,
 )
-from recollective.data import Interactions
 from recollective.data._splits import random_holdout
 from recollective.errors import DataError, InvalidParameterError
 from recollective.models import make_model
+from taste_groups import reading_split
 
 
 @pytest.fixture(scope="module")
 def split():
     """120 readers in two taste groups over 40 books; book 39 (group B) is rare in training."""
-    rng = np.random.default_rng(0)
-    rows, cols = [], []
-    for user in range(120):
-        block = np.arange(20) + 20 * (user % 2)
-        picked = rng.choice(block[:-1], size=9, replace=False)
-        if user % 2 and user % 10 == 1:
-            picked = np.append(picked, 39)
-        rows += [user] * picked.size
-        cols += picked.tolist()
-    data = Interactions.from_arrays(np.array(rows), np.array(cols), np.full(len(rows), 5.0))
-    return random_holdout(data, 0.3, rng=1)
+    return reading_split()
 
 
 def test_campaign_raises_target_exposure_without_hurting_accuracy_much(split):

@@ -9,10 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recollective.campaigns import ROW_METRICS, Campaign, sweep_campaigns
-from recollective.data import Interactions
-from recollective.data._splits import random_holdout
 from recollective.models import make_model
 from recollective.report._figures import write_csv
+from taste_groups import reading_split
 
 MALICIOUS = "<script>alert(1)</script>"
 N_BINS = 5  # as many as the campaign rows carry (quintiles), all overwritten with planted values
@@ -22,17 +21,7 @@ N_BINS = 5  # as many as the campaign rows carry (quintiles), all overwritten wi
 def sweep_rows() -> tuple[dict, ...]:
     """120 readers in two taste groups over 40 books; book 39 is the rare target. Two models (one with a malicious
     name), sizes 3 and 20, seeds 0 and 1: 8 rows, plus synthetic externality columns."""
-    rng = np.random.default_rng(0)
-    users, items = [], []
-    for user in range(120):
-        block = np.arange(20) + 20 * (user % 2)
-        picked = rng.choice(block[:-1], size=9, replace=False)
-        if user % 2 and user % 10 == 1:
-            picked = np.append(picked, 39)
-        users += [user] * picked.size
-        items += picked.tolist()
-    data = Interactions.from_arrays(np.array(users), np.array(items), np.full(len(users), 5.0))
-    train, test = random_holdout(data, 0.3, rng=1)
+    train, test = reading_split()
     target = (int(train.items.numbers(np.array([39]))[0]),)
     rows = sweep_campaigns({"knn": make_model("itemknn"), MALICIOUS: make_model("popularity")}, train, test,
                            Campaign(targets=target, participants="closest"), sizes=[3, 20], seeds=[0, 1],
