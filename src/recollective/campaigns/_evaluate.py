@@ -243,20 +243,28 @@ def evaluate_campaign(
             summary[f"ndcg_{group}_after"] = _mean(after_u[mask])
             summary[f"hit_rate_{group}_before"] = _mean(hit_rates["before"][mask])
             summary[f"hit_rate_{group}_after"] = _mean(hit_rates["after"][mask])
-    change = after_u - before_u
-    floor = max(float(noise_floor), 1e-12)
-    for prefix, mask in (("", np.ones(users.size, bool)), ("participants_", participants)):
-        n = int(mask.sum())
-        summary[f"{prefix}better_share"] = float((change[mask] > floor).mean()) if n else math.nan
-        summary[f"{prefix}worse_share"] = float((change[mask] < -floor).mean()) if n else math.nan
-        summary[f"{prefix}unchanged_share"] = float((np.abs(change[mask]) <= floor).mean()) if n else math.nan
-    summary["n_participants_in_test"] = int(participants.sum())
+    summary.update(pareto_shares(after_u - before_u, noise_floor, participants))
     summary["externality_bins"] = _externalities(before_lists[test_rows], after_lists[test_rows], popularity, targets)
     for b in range(1, N_POPULARITY_BINS + 1):  # flat copies for result rows (NaN when a bin is missing)
         found = [row for row in summary["externality_bins"] if row["bin"] == b]
         for label in ("before", "after"):
             summary[f"externality_bin{b}_share_{label}"] = found[0][f"share_{label}"] if found else math.nan
     return CampaignOutcome(summary, users, before_u, after_u, application, audience)
+
+
+def pareto_shares(change: np.ndarray, noise_floor: float, participants: np.ndarray) -> dict:
+    """``better_share`` / ``worse_share`` / ``unchanged_share`` of all test users and of the participants among
+    them (``participants``: a mask over ``change``), a change within ``noise_floor`` counting as unchanged; and
+    ``n_participants_in_test``."""
+    floor = max(float(noise_floor), 1e-12)
+    out = {}
+    for prefix, mask in (("", np.ones(change.size, bool)), ("participants_", participants)):
+        n = int(mask.sum())
+        out[f"{prefix}better_share"] = float((change[mask] > floor).mean()) if n else math.nan
+        out[f"{prefix}worse_share"] = float((change[mask] < -floor).mean()) if n else math.nan
+        out[f"{prefix}unchanged_share"] = float((np.abs(change[mask]) <= floor).mean()) if n else math.nan
+    out["n_participants_in_test"] = int(participants.sum())
+    return out
 
 
 def _target_numbers(label, lists, audience_rows, targets, test, audience, threshold, popularity, k) -> dict:

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from recollective.campaigns._evaluate import _mean, _ndcg, test_users
+from recollective.campaigns._evaluate import _mean, _ndcg, pareto_shares, test_users
 from recollective.data import Interactions
 from recollective.metrics import UndefinedMetricWarning, discounted_target_exposure
 from recollective.models import Recommender
@@ -99,12 +99,7 @@ def verify_plan(
         out[f"ndcg_{group}after"] = _mean(after_u[mask])
     change = after_u - before_u
     floor = max(float(noise_floor), 1e-12)
-    for prefix, mask in (("", np.ones(users.size, bool)), ("participants_", in_plan)):
-        n = int(mask.sum())
-        out[f"{prefix}better_share"] = float((change[mask] > floor).mean()) if n else math.nan
-        out[f"{prefix}worse_share"] = float((change[mask] < -floor).mean()) if n else math.nan
-        out[f"{prefix}unchanged_share"] = float((np.abs(change[mask]) <= floor).mean()) if n else math.nan
-    out["n_participants_in_test"] = int(in_plan.sum())
+    out.update(pareto_shares(change, noise_floor, in_plan))
     out["majority_loss"] = _difference(out["ndcg_majority_before"], out["ndcg_majority_after"])
     out["participant_loss"] = _difference(out["ndcg_participants_before"], out["ndcg_participants_after"])
     out["worse_participants"] = [int(u) for u in users[in_plan & (change < -floor)]]
