@@ -13,6 +13,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from recollective._checks import check_count
 from recollective.data._interactions import Interactions
 from recollective.data._vocabulary import Vocabulary
 from recollective.errors import DataError, InvalidParameterError
@@ -69,8 +70,8 @@ def k_core(interactions: Interactions, k_user: int = 5, k_item: int = 5) -> Inte
     DataError
         When nothing survives, naming the bounds and the input size.
     """
-    k_user = _check_count(k_user, "k_user")
-    k_item = _check_count(k_item, "k_item")
+    k_user = check_count(k_user, "k_user")
+    k_item = check_count(k_item, "k_item")
     csr = interactions.matrix
     rows = np.repeat(np.arange(interactions.n_users), np.diff(csr.indptr))
     cols = csr.indices
@@ -116,7 +117,7 @@ def sample_users(interactions: Interactions, n_users: int, *, rng=0) -> Interact
     """
     from recollective._random import as_generator
 
-    count = _check_count(n_users, "sample_users")
+    count = check_count(n_users, "sample_users")
     if not 1 <= count <= interactions.n_users:
         raise InvalidParameterError(
             f"sample_users must lie in [1, {interactions.n_users}] (the number of users); got {n_users!r}"
@@ -198,12 +199,6 @@ def _frozen(matrix: sp.csr_array) -> sp.csr_array:
     for array in (matrix.data, matrix.indices, matrix.indptr):
         array.flags.writeable = False
     return matrix
-
-
-def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise InvalidParameterError(f"{name} must be an integer >= 0; got {value!r}")
-    return int(value)
 
 
 def _check_number(value, name: str) -> float:

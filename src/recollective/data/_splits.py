@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recollective._checks import check_count, check_unit_share
 from recollective._random import as_generator
 from recollective.data._interactions import Interactions
 from recollective.data._preprocess import restrict
@@ -46,8 +47,8 @@ def leave_last_out(
     DataError
         When ``interactions`` has no order.
     """
-    n_last = _check_int(n_last, "n_last", 1)
-    min_train = _check_int(min_train, "min_train", 0)
+    n_last = check_count(n_last, "n_last", 1)
+    min_train = check_count(min_train, "min_train", 0)
     if interactions.order is None:
         raise DataError(
             "leave-last-out needs the order of interactions (a timestamp or position column) and these "
@@ -85,8 +86,8 @@ def random_holdout(
     -------
     train, test : Interactions
     """
-    fraction = _check_fraction(fraction, "fraction")
-    min_train = _check_int(min_train, "min_train", 0)
+    fraction = check_unit_share(fraction, "fraction")
+    min_train = check_count(min_train, "min_train", 0)
     generator = as_generator(rng)
     rows = _rows(interactions)
     degree = np.diff(interactions.matrix.indptr)
@@ -138,7 +139,7 @@ def temporal_split(
         except (TypeError, ValueError):
             raise InvalidParameterError(f"cut must be a number (a timestamp); got {cut!r}") from None
         return split_by_mask(interactions, order >= cut)
-    fraction = _check_fraction(fraction, "fraction")
+    fraction = check_unit_share(fraction, "fraction")
     generator = as_generator(rng)
     n_test = int(np.floor(fraction * order.size + 0.5))
     ranking = np.lexsort((generator.random(order.size), order))
@@ -160,22 +161,6 @@ def split_by_mask(interactions: Interactions, test_mask: np.ndarray) -> tuple[In
 
 def _rows(interactions: Interactions) -> np.ndarray:
     return np.repeat(np.arange(interactions.n_users, dtype=np.int64), np.diff(interactions.matrix.indptr))
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _check_fraction(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number strictly between 0 and 1; got {value!r}") from None
-    if not 0.0 < number < 1.0:
-        raise InvalidParameterError(f"{name} must be strictly between 0 and 1; got {value!r}")
-    return number
 
 
 SPLIT_METHODS = ("random-holdout", "leave-last-out", "temporal")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from recollective._checks import check_count, check_unit_share
 from recollective._random import as_generator
 from recollective.data._interactions import Interactions
 from recollective.data._preprocess import primary_authors
@@ -255,10 +256,10 @@ def longtail_targets(
         ``details`` holds ``head_share`` (achieved), ``n_units``, ``n_head``, ``n_tail``, ``n_tail_eligible``,
         ``tail_interaction_share`` and a ``table`` of the chosen units (name, n_items, n_interactions, audience).
     """
-    head_share = _check_fraction(head_share, "head_share")
-    min_audience = _check_count(min_audience, "min_audience", 0)
+    head_share = check_unit_share(head_share, "head_share")
+    min_audience = check_count(min_audience, "min_audience", 0)
     if max_targets is not None:
-        max_targets = _check_count(max_targets, "max_targets", 1)
+        max_targets = check_count(max_targets, "max_targets", 1)
     by = _check_by(by)
     names, membership = _units(interactions, by)
     item_degree = np.bincount(interactions.matrix.indices, minlength=interactions.n_items)
@@ -330,9 +331,9 @@ def exposure_deficit_targets(
     """
     by = _check_by(by)
     if exclude_head is not None:
-        exclude_head = _check_fraction(exclude_head, "exclude_head")
-    n_targets = _check_count(n_targets, "n_targets", 1)
-    min_audience = _check_count(min_audience, "min_audience", 0)
+        exclude_head = check_unit_share(exclude_head, "exclude_head")
+    n_targets = check_count(n_targets, "n_targets", 1)
+    min_audience = check_count(min_audience, "min_audience", 0)
     try:
         lists = np.asarray(recommendations)
     except (TypeError, ValueError):
@@ -416,9 +417,9 @@ def community_targets(
         ``details`` holds the community sizes, the minority's label and users, the singular values, and
         ``audience_in_community`` (the share of the audience inside the minority community).
     """
-    min_community_users = _check_count(min_community_users, "min_community_users", 1)
+    min_community_users = check_count(min_community_users, "min_community_users", 1)
     if max_targets is not None:
-        max_targets = _check_count(max_targets, "max_targets", 1)
+        max_targets = check_count(max_targets, "max_targets", 1)
     communities = bipartite_communities(interactions, n_communities, rng=rng)
     sizes = communities.sizes(interactions)
     qualified = [s for s in sizes if s["n_users"] >= min_community_users and s["n_items"] > 0]
@@ -468,7 +469,7 @@ def bipartite_communities(
     initialisation, ``n_init`` restarts, seeded) on all points together assigns users and items to communities.
     A disconnected graph puts each component on its own point, so planted blocks are found exactly.
     """
-    n_communities = _check_count(n_communities, "n_communities", 2)
+    n_communities = check_count(n_communities, "n_communities", 2)
     generator = as_generator(rng)
     csr = interactions.matrix
     adjacency = sp.csr_array((np.ones(csr.nnz), csr.indices, csr.indptr), shape=csr.shape)
@@ -513,7 +514,7 @@ def popularity_lists(interactions: Interactions, k: int = 10) -> np.ndarray:
     ndarray of int of shape (n_users, k)
         Item indices; -1 pads a list when fewer than ``k`` unseen items exist.
     """
-    k = _check_count(k, "k", 1)
+    k = check_count(k, "k", 1)
     csr = interactions.matrix
     degree = np.bincount(csr.indices, minlength=interactions.n_items)
     ranking = np.lexsort((np.arange(interactions.n_items), -degree))
@@ -729,19 +730,3 @@ def _check_by(by) -> str:
     if by not in _BY:
         raise InvalidParameterError(f"by must be 'author' or 'item'; got {by!r}")
     return by
-
-
-def _check_fraction(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number strictly between 0 and 1; got {value!r}") from None
-    if not 0.0 < number < 1.0:
-        raise InvalidParameterError(f"{name} must be strictly between 0 and 1; got {value!r}")
-    return number
-
-
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)

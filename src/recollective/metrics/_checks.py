@@ -12,6 +12,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from recollective._checks import check_unit_share
 from recollective.data import Interactions
 from recollective.errors import DataError, InvalidParameterError
 
@@ -182,14 +183,3 @@ def check_audience(audience, n_users: int) -> np.ndarray:
     mask = np.zeros(n_users, dtype=bool)
     mask[array] = True
     return mask
-
-
-def check_unit_share(value, name: str) -> float:
-    """A share strictly between 0 and 1."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number strictly between 0 and 1; got {value!r}") from None
-    if isinstance(value, bool) or not 0.0 < number < 1.0:
-        raise InvalidParameterError(f"{name} must be strictly between 0 and 1; got {value!r}")
-    return number
