@@ -48,9 +48,10 @@ def read_exact(data, spec, names: list[str], header_line: int, source: Source) -
         chunk["order"].append(position if spec.order_by_position else order)
         chunk["lines"].append(number)
         position += 1
+        raw.n_rows += 1
         if len(chunk["lines"]) >= _CHUNK_LINES:
-            _flush(raw, chunk)
-    _flush(raw, chunk)
+            raw.add_chunk(chunk)
+    raw.add_chunk(chunk)
     return raw
 
 
@@ -112,18 +113,3 @@ def _parse_line(line, spec, names, n_fields, sep_name, user_at, item_at, rating_
 
 def _undecodable_message(byte: int, encoding: str) -> str:
     return f"byte 0x{byte:02x} is not valid {encoding}; pass the file's encoding (--encoding, e.g. latin-1)"
-
-
-def _flush(raw: RawData, chunk: dict[str, list]) -> None:
-    if not chunk["lines"]:
-        return
-    raw.users.add(np.array(chunk["users"], dtype=object))
-    raw.items.add(np.array(chunk["items"], dtype=object))
-    if raw.values is not None:
-        raw.values.add(np.array(chunk["values"], dtype=np.float64))
-    if raw.order is not None:
-        raw.order.add(np.array(chunk["order"], dtype=np.float64))
-    raw.lines.add(np.array(chunk["lines"], dtype=np.int64))
-    raw.n_rows += len(chunk["lines"])
-    for values in chunk.values():
-        values.clear()

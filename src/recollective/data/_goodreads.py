@@ -271,8 +271,8 @@ def _read_exact(path: Path, source: Source, signal: str, order: str | None, skip
         chunk["order"].append(date)
         chunk["lines"].append(number)
         if len(chunk["lines"]) >= _CHUNK_LINES:
-            _flush(raw, chunk)
-    _flush(raw, chunk)
+            raw.add_chunk(chunk)
+    raw.add_chunk(chunk)
     return raw
 
 
@@ -316,17 +316,3 @@ def _parse(line: bytes, order: str | None):
             except ValueError:
                 raise _BadLine(f"{quoted(text)} is not a date like {_DATE_EXAMPLE!r}", order) from None
     return user, book, float(rating), is_read, date
-
-
-def _flush(raw: RawData, chunk: dict[str, list]) -> None:
-    if not chunk["lines"]:
-        return
-    raw.users.add(np.array(chunk["users"], dtype=object))
-    raw.items.add(np.array(chunk["items"], dtype=object))
-    if raw.values is not None:
-        raw.values.add(np.array(chunk["values"], dtype=np.float64))
-    if raw.order is not None:
-        raw.order.add(np.array(chunk["order"], dtype=np.float64))
-    raw.lines.add(np.array(chunk["lines"], dtype=np.int64))
-    for values in chunk.values():
-        values.clear()

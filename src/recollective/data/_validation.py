@@ -76,6 +76,21 @@ class RawData:
             if column is not None:
                 column.reserve(n)
 
+    def add_chunk(self, chunk: dict[str, list]) -> None:
+        """Append parsed rows (lists under ``users``, ``items``, ``values``, ``order`` and ``lines``; a column this
+        data does not keep is passed over) and empty the lists. ``n_rows`` is the reader's to count."""
+        if not chunk["lines"]:
+            return
+        self.users.add(np.array(chunk["users"], dtype=object))
+        self.items.add(np.array(chunk["items"], dtype=object))
+        if self.values is not None:
+            self.values.add(np.array(chunk["values"], dtype=np.float64))
+        if self.order is not None:
+            self.order.add(np.array(chunk["order"], dtype=np.float64))
+        self.lines.add(np.array(chunk["lines"], dtype=np.int64))
+        for values in chunk.values():
+            values.clear()
+
 
 @dataclass(frozen=True)
 class LoadResult:
