@@ -12,8 +12,6 @@ from recollective.adversarial._study import training_injection
 from recollective.campaigns import Campaign
 from recollective.campaigns import test_users as held_out_users
 from recollective.data import Interactions
-from recollective.data._splits import random_holdout
-from recollective.data._worlds import majority_minority_world
 from recollective.errors import InvalidParameterError
 from recollective.metrics import ndcg_at_k
 from recollective.models import make_model
@@ -31,12 +29,6 @@ class Oracle(Detector):
 
     def _score(self, interactions, params):
         return (np.arange(interactions.n_users) >= self.first_suspect).astype(float)
-
-
-@pytest.fixture(scope="module")
-def split():
-    world = majority_minority_world(300, 120, 6000, values="rating", rng=0)
-    return random_holdout(world.interactions, 0.2, rng=1)
 
 
 @pytest.fixture(scope="module")

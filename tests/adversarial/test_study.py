@@ -7,8 +7,6 @@ import pytest
 
 from recollective.adversarial._curves import CURVE_COLUMNS, ROC_FPR_GRID, roc_points
 from recollective.adversarial._study import STUDY_COLUMNS, run_attack_study, training_injection
-from recollective.data._splits import random_holdout
-from recollective.data._worlds import majority_minority_world
 from recollective.errors import InvalidParameterError
 
 TARGETS = (99, 103)  # minority books with 27 and 19 training ratings
@@ -22,12 +20,6 @@ SMALL = {
     "detectors": ("fraudar", "features"),
     "flag_shares": (0.05, 0.1),
 }
-
-
-@pytest.fixture(scope="module")
-def split():
-    world = majority_minority_world(300, 120, 6000, values="rating", rng=0)
-    return random_holdout(world.interactions, 0.2, rng=1)
 
 
 @pytest.fixture(scope="module")
