@@ -279,12 +279,20 @@ def goodbooks_campaign(shared_data):
     return data, changed, delta
 
 
+def goodbooks_refits(shared_data, model_class):
+    """The campaign above, and three models of ``model_class`` with default settings on it: one fitted before and
+    refitted with the delta, one fitted cold on the changed data, and a cold one with another seed (the spread that
+    refitting has to stay within)."""
+    data, changed, delta = goodbooks_campaign(shared_data)
+    refitted = model_class().fit(data).refit(changed, delta)
+    cold = model_class().fit(changed)
+    other = model_class(rng=1).fit(changed)
+    return data, changed, delta, (refitted, cold, other)
+
+
 @pytest.mark.slow
 def test_als_refit_on_goodbooks_campaign_within_tolerance(shared_data):
-    data, changed, delta = goodbooks_campaign(shared_data)
-    refitted = ALS().fit(data).refit(changed, delta)
-    cold = ALS().fit(changed)
-    other = ALS(rng=1).fit(changed)
+    data, changed, _, (refitted, cold, other) = goodbooks_refits(shared_data, ALS)
     assert als_loss_sparse(refitted, changed) <= 1.01 * als_loss_sparse(cold, changed)
     users = unchanged_users(data, changed)[::5]
     assert top_overlap(refitted, cold, users) >= max(0.9, top_overlap(cold, other, users) - 0.05)
@@ -292,10 +300,7 @@ def test_als_refit_on_goodbooks_campaign_within_tolerance(shared_data):
 
 @pytest.mark.slow
 def test_bpr_refit_on_goodbooks_campaign_within_tolerance(shared_data):
-    data, changed, delta = goodbooks_campaign(shared_data)
-    refitted = BPR().fit(data).refit(changed, delta)
-    cold = BPR().fit(changed)
-    other = BPR(rng=1).fit(changed)
+    data, changed, delta, (refitted, cold, other) = goodbooks_refits(shared_data, BPR)
     users = unchanged_users(data, changed)[::10]
     touched = delta.changed_users
     assert training_auc(refitted, changed, users) >= training_auc(cold, changed, users) - 0.02
