@@ -286,23 +286,25 @@ def check_retention_and_evaluator(case: Case, n_points: int) -> dict:
     return counts
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_x_k_and_the_exact_evaluator_match_brute_force(family):
+def check_family(family: str, n_cases: int, n_points: int) -> None:
+    """:func:`check_retention_and_evaluator` on ``n_cases`` instances of a family; brute force decides over 95% of
+    the grid points."""
     totals = {"points": 0, "undecidable": 0}
-    for case in cases(family, N_FAST):
-        for key, value in check_retention_and_evaluator(case, 16).items():
+    for case in cases(family, n_cases):
+        for key, value in check_retention_and_evaluator(case, n_points).items():
             totals[key] += value
     assert totals["points"] > 0.95 * (totals["points"] + totals["undecidable"])
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_x_k_and_the_exact_evaluator_match_brute_force(family):
+    check_family(family, N_FAST, 16)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_x_k_and_the_exact_evaluator_match_brute_force_on_1000_instances(family):
-    totals = {"points": 0, "undecidable": 0}
-    for case in cases(family, N_SLOW):
-        for key, value in check_retention_and_evaluator(case, 40).items():
-            totals[key] += value
-    assert totals["points"] > 0.95 * (totals["points"] + totals["undecidable"])
+    check_family(family, N_SLOW, 40)
 
 
 def test_dense_scores_equal_the_truncated_svd():
