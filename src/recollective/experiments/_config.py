@@ -80,6 +80,13 @@ METRICS = (
 """Scalar campaign metrics a result row may keep (keys of ``evaluate_campaign(...).summary``)."""
 
 
+def _listed_once(values: list, what: str) -> list:
+    """``values`` unchanged, or ValueError naming the entries that stand more than once."""
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} are listed twice: {sorted({v for v in values if values.count(v) > 1})}")
+    return values
+
+
 class WorldSection(BaseModel):
     """The synthetic world of :func:`recollective.data._worlds.majority_minority_world` (same argument names)."""
 
@@ -128,18 +135,14 @@ class ExperimentConfig(SweepConfig):
         bad = [name for name in value if name not in METRICS]
         if bad:
             raise ValueError(f"unknown metric(s) {bad}; choose from {', '.join(METRICS)}")
-        if len(set(value)) != len(value):
-            raise ValueError(f"metrics are listed twice: {sorted({m for m in value if value.count(m) > 1})}")
-        return value
+        return _listed_once(value, "metrics")
 
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, value):
         if any(seed < 0 for seed in value):
             raise ValueError(f"seeds must be integers >= 0; got {value}")
-        if len(set(value)) != len(value):
-            raise ValueError(f"seeds are listed twice: {sorted({s for s in value if value.count(s) > 1})}")
-        return value
+        return _listed_once(value, "seeds")
 
     @field_validator("targets")
     @classmethod
