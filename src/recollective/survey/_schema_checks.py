@@ -22,6 +22,16 @@ def check_references(instrument: Instrument, reserved: str) -> None:
             field += f" (question {instrument.questions[int(parts[1])].id!r})"
         raise ConfigError(f"{source}: {field}: {message}")
 
+    def check_options_within(field: str, name: str, question: Question, must: str) -> None:
+        """``name`` names a multi-choice question seen so far (``must`` says what it must name) that offers every
+        option of ``question``."""
+        outer = seen.get(name)
+        if outer is None or outer.type != "multi_choice":
+            fail(field, f"{name!r} must name {must}")
+        missing = [value for value in question.option_values if value not in outer.option_values]
+        if missing:
+            fail(field, f"options {missing} of {question.id!r} are not options of {outer.id!r}")
+
     section_ids = [section.id for section in instrument.sections]
     for index, section_id in enumerate(section_ids):
         if section_id in section_ids[:index]:
@@ -56,12 +66,7 @@ def check_references(instrument: Instrument, reserved: str) -> None:
                 if value not in gate.option_values:
                     fail(f"{where}.ask_if.equals", f"{value!r} is not an option of {gate.id!r} ({gate.expected()})")
         if question.within is not None:
-            outer = seen.get(question.within)
-            if outer is None or outer.type != "multi_choice":
-                fail(f"{where}.within", f"{question.within!r} must name an earlier multi-choice question")
-            missing = [value for value in question.option_values if value not in outer.option_values]
-            if missing:
-                fail(f"{where}.within", f"options {missing} of {question.id!r} are not options of {outer.id!r}")
+            check_options_within(f"{where}.within", question.within, question, "an earlier multi-choice question")
         seen[question.id] = question
 
     analysis = instrument.analysis
@@ -78,12 +83,7 @@ def check_references(instrument: Instrument, reserved: str) -> None:
         if question is None or question.type != "multi_choice":
             fail(f"{where}.question", f"{breakdown.question!r} must name a multi-choice question")
         if breakdown.among is not None:
-            among = seen.get(breakdown.among)
-            if among is None or among.type != "multi_choice":
-                fail(f"{where}.among", f"{breakdown.among!r} must name a multi-choice question")
-            missing = [value for value in question.option_values if value not in among.option_values]
-            if missing:
-                fail(f"{where}.among", f"options {missing} of {question.id!r} are not options of {among.id!r}")
+            check_options_within(f"{where}.among", breakdown.among, question, "a multi-choice question")
     for index, test in enumerate(analysis.tests):
         where = f"analysis.tests.{index}"
         outcome = seen.get(test.outcome)
