@@ -96,6 +96,16 @@ def _set(question_id, **changes):
          "got min=1, max=1"),
         (_set("gender", section="use"), "questions.18.section (question 'gender'): 'use' comes after section "
          "'demographics'; list the questions section by section, in the order of [[sections]]"),
+        (_set("primary_platform", within="gender"), "questions.1.within (question 'primary_platform'): 'gender' "
+         "must name an earlier multi-choice question"),
+        (lambda d: _question(d, "primary_platform")["options"].append({"value": "myspace", "label": "MySpace"}),
+         "questions.1.within (question 'primary_platform'): options ['myspace'] of 'primary_platform' are not "
+         "options of 'platforms_used'"),
+        (lambda d: d["analysis"]["breakdowns"][0].update(among="gender"), "analysis.breakdowns.0.among: 'gender' "
+         "must name a multi-choice question"),
+        (lambda d: (_question(d, "acted_platforms").pop("within"), _question(d, "acted_platforms")["options"].append(
+            {"value": "myspace", "label": "MySpace"})), "analysis.breakdowns.0.among: options ['myspace'] of "
+         "'acted_platforms' are not options of 'platforms_used'"),
     ],
 )  # fmt: skip
 def test_schema_errors_name_the_dotted_field(mutate, expected):
