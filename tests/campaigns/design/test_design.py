@@ -152,3 +152,15 @@ def test_swaps_and_restarts_never_lose_and_are_seeded(split):
     assert len(tuned.actions) <= 5 and len({a.user for a in tuned.actions}) == len(tuned.actions)
     with pytest.raises(InvalidParameterError, match="swap_rounds"):
         search_strategy({"m": model}, train, targets, audience, pool, max_participants=2, swap_rounds=-1)
+
+
+@pytest.mark.parametrize(("name", "params"), [("itemknn", {}), ("ease", {"regularization": 20.0})])
+def test_reported_plans_meet_the_participant_and_majority_bounds(split, name, params):
+    """Deterministic models have a noise floor of 0: the repaired plan loses no participant utility on average."""
+    train, test = split
+    model = make_model(name, **params).fit(train)
+    design = design_campaign(model, train, test, _targets(train), max_participants=15, k=5)
+    assert design.feasible
+    assert design.verified["participant_loss"] <= design.settings["max_participant_loss"] + 1e-12
+    assert design.verified["majority_loss"] <= 0.01
+    assert design.verified["target_exposure_after"] > design.verified["target_exposure_before"]

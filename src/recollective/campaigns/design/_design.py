@@ -9,6 +9,7 @@ that searches again without the participants a cold fit shows worse off beyond t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -46,7 +47,8 @@ class CampaignDesign:
         Constraints met (and the goal reached, when one was set) in every variant's cold fit.
     stop_reason, gain_kind : str
     repaired : list of int
-        Pool members left out of the final search because a cold fit of an earlier plan showed them worse off.
+        Pool members left out of the plan because a cold fit showed them worse off (searched again without
+        them, or dropped from the last plan).
     robustness_cost : dict or None
         With variants and a goal: participants the plain (base-only) search needed versus the robust one.
     interactions : Interactions
@@ -119,8 +121,7 @@ class CampaignDesign:
             f"- Constraints met: {'yes' if self.feasible else 'no'} ({self.stop_reason}).",
         ]
         if self.repaired:
-            lines.append(f"- {len(self.repaired)} reader(s) left out: a cold fit of an earlier plan showed them worse "
-                         "off.")
+            lines.append(f"- {len(self.repaired)} reader(s) left out: a cold fit showed them worse off.")
         if len(self.variants) > 1:
             worst = min(row["target_exposure_after"] for row in self.variants.values())
             lines.append(f"- Robust across {len(self.variants)} model settings: lowest verified reach {_pct(worst)}.")
@@ -226,7 +227,8 @@ def design_campaign(
         Largest allowed mean NDCG loss of the test users outside the audience.
     repair : bool
         When a cold fit breaks a constraint, search again without the participants it shows worse off beyond the
-        floor (at most ``repair_rounds`` times).
+        floor (at most ``repair_rounds`` times); if the last plan still breaks it, drop from it the participants it
+        leaves worse off and keep that plan when its cold fit meets the bounds.
     """
     if not model.is_fitted():
         raise InvalidParameterError("design_campaign needs a model fitted on the training interactions")
@@ -279,6 +281,17 @@ def design_campaign(
         if not (worse and violated) or attempt == repair_rounds or not repair:
             break
         repaired += worse  # search again without the participants a cold fit showed worse off
+    base = checked["base"]
+    worse = sorted(set(base["worse_participants"]))
+    if repair and worse and (base["participant_loss"] > bound or base["majority_loss"] > max_majority_loss):
+        # last resort: the final plan without the participants it leaves worse off, kept if that meets the bounds
+        kept = [a for a in actions if a.user not in set(worse)]
+        kept_changed, kept_checked = verify_all(kept)
+        if kept and all(row["participant_loss"] <= bound + 1e-12 and row["majority_loss"] <= max_majority_loss + 1e-12
+                        for row in kept_checked.values()):
+            actions, changed, checked = kept, kept_changed, kept_checked
+            repaired = sorted(set(repaired) | set(worse))
+            result = dataclasses.replace(result, stop_reason=result.stop_reason + "; dropped those left worse off")
     verified = dict(checked["base"])
     predicted = _estimated_exposure(model, train, actions, audience, targets, k)
     verified["predicted_exposure"] = predicted
