@@ -86,9 +86,9 @@ def design(
         int, typer.Option("--robust-seeds", min=1, help="Require the plan for this many model seeds (worst case).")
     ] = 1,
     max_participant_loss: Annotated[
-        float | None, typer.Option("--max-participant-loss",
-                                   help="Largest mean NDCG@K loss of participants (default: the noise floor).")
-    ] = None,
+        float, typer.Option("--max-participant-loss", min=0.0,
+                            help="Largest mean NDCG@K loss of participants (as campaign plan's default).")
+    ] = 0.01,
     max_majority_loss: Annotated[
         float, typer.Option("--max-majority-loss", help="Largest mean NDCG@K loss of everyone outside the audience.")
     ] = 0.01,

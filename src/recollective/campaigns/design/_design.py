@@ -187,7 +187,7 @@ def design_campaign(
     goal_exposure: float | None = None,
     robust: dict | None = None,
     noise_floor: float | None = None,
-    max_participant_loss: float | None = None,
+    max_participant_loss: float | None = 0.01,
     max_majority_loss: float = 0.01,
     repair: bool = True,
     repair_rounds: int = 2,
@@ -221,8 +221,10 @@ def design_campaign(
         ``train``; the search maximises the worst case.
     noise_floor : float, optional
         Default :func:`estimate_noise_floor` of the model (0 for deterministic models).
-    max_participant_loss : float, optional
-        Largest allowed mean NDCG loss of the participants (default: the noise floor).
+    max_participant_loss : float or None, default 0.01
+        Largest allowed mean NDCG loss of the participants (as ``campaign plan``'s default); None: the noise floor
+        (0 for deterministic models, so then no mean loss at all). Who counts as individually worse off is always
+        decided by the noise floor.
     max_majority_loss : float
         Largest allowed mean NDCG loss of the test users outside the audience.
     repair : bool
@@ -287,8 +289,10 @@ def design_campaign(
         # last resort: the final plan without the participants it leaves worse off, kept if that meets the bounds
         kept = [a for a in actions if a.user not in set(worse)]
         kept_changed, kept_checked = verify_all(kept)
-        if kept and all(row["participant_loss"] <= bound + 1e-12 and row["majority_loss"] <= max_majority_loss + 1e-12
-                        for row in kept_checked.values()):
+        meets = all(row["participant_loss"] <= bound + 1e-12 and row["majority_loss"] <= max_majority_loss + 1e-12
+                    for row in kept_checked.values())
+        reaches = kept_checked["base"]["target_exposure_after"] > kept_checked["base"]["target_exposure_before"]
+        if kept and meets and reaches:  # else the last plan stands, reported as breaking the bounds
             actions, changed, checked = kept, kept_changed, kept_checked
             repaired = sorted(set(repaired) | set(worse))
             result = dataclasses.replace(result, stop_reason=result.stop_reason + "; dropped those left worse off")
