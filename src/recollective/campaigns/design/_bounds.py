@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recollective.campaigns.design._search import audience_thresholds
 from recollective.errors import InvalidParameterError
 
 __all__ = ["BOUND_MODELS", "exposure_upper_bound"]
@@ -47,30 +48,18 @@ def exposure_upper_bound(model, audience, targets, pool, n: int, value: float, k
                                 "and cosine item-kNN)")
 
 
-def _unseen(model, audience, targets):
-    seen = sp.csr_array(model.seen_[audience])
-    open_targets = ~(seen[:, targets].toarray() != 0)
-    return seen, open_targets
-
-
-def _kth_other(scores, seen, targets, k):
-    others = scores.copy()
-    rows = np.repeat(np.arange(scores.shape[0]), np.diff(seen.indptr))
-    others[rows, seen.indices] = -np.inf
-    others[:, targets] = -np.inf
-    width = min(k, others.shape[1] - targets.size)
-    return -np.partition(-others, width - 1, axis=1)[:, width - 1], others
+def _thresholds(model, audience, targets, k, scores):
+    return audience_thresholds(scores, sp.csr_array(model.seen_[audience]), targets, k)
 
 
 def _popularity(model, audience, targets, pool, n, k):
-    seen, open_targets = _unseen(model, audience, targets)
     scores = np.broadcast_to(model.item_scores_, (audience.size, model.item_scores_.size))
-    kth, others = _kth_other(np.array(scores), seen, targets, k)
+    kth, others, open_targets, width = _thresholds(model, audience, targets, k, scores)
     holders = sp.csr_array(model.seen_[pool])[:, targets].toarray() != 0
     gain = np.minimum(n, (~holders).sum(axis=0))  # +1 per acting pool member who lacks the target
     after = model.item_scores_[targets] + gain
     # a target enters the top k when it beats the k-th non-target, or ties it and has the lower index
-    kth_index = np.argsort(-others, axis=1, kind="stable")[:, min(k, others.shape[1] - targets.size) - 1]
+    kth_index = np.argsort(-others, axis=1, kind="stable")[:, width - 1]
     ties = (after[None, :] == kth[:, None]) & (targets[None, :] < kth_index[:, None])
     beats = (after[None, :] > kth[:, None]) | ties
     return float((beats & open_targets).any(axis=1).mean())
@@ -92,11 +81,10 @@ def _itemknn(model, audience, targets, pool, n, value, k):
     raised[:, targets] = value  # the participants' rows after adding every target
     overlap = sp.csr_array(scaled @ sp.csr_array(raised).T).toarray()  # (|A|, |P|): Σ_i x_ai x'_pi / d_i
     gram_t = sp.csr_array(weights.T.tocsr()[targets] @ weights).toarray()  # (|T|, n): G[t, :]
-    seen, open_targets = _unseen(model, audience, targets)
     # the threshold can fall at most to the k-th best after each row of a's items drops its weakest neighbours
     scores = model.score(audience)
     dropped = _weakest_neighbour_drop(model, x_a, targets)
-    kth_low, _ = _kth_other(scores - dropped, seen, targets, k)
+    kth_low, _, open_targets, _ = _thresholds(model, audience, targets, k, scores - dropped)
     reachable = np.zeros(audience.size, bool)
     for column, t in enumerate(targets):
         held = x_p[:, [t]].toarray().ravel()

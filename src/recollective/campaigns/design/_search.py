@@ -367,22 +367,31 @@ def _check(train, targets, audience, pool, max_participants, max_actions, values
 
 
 # ---------------------------------------------------------------------------------------------- state
-def _refresh(variant: _Variant, audience, targets, k):
-    """Thresholds ``θ_a`` and target scores of the working model (exact: read from its scores)."""
-    scores = variant.model.score(audience)
-    seen = sp.csr_array(variant.model.seen_[audience])
-    unseen_target = np.ones((audience.size, targets.size), bool)
-    rows = np.repeat(np.arange(audience.size), np.diff(seen.indptr))
+def audience_thresholds(scores: np.ndarray, seen: sp.csr_array, targets: np.ndarray, k: int):
+    """What decides target exposure for each audience reader (rows of ``scores`` and ``seen``).
+
+    Returns ``(kth, others, open_targets, width)``: the ``width``-th best score among the reader's unseen non-target
+    items (``width = min(k, n_items - 1)``; ``-inf`` when fewer exist), the scores with seen items and targets at
+    ``-inf``, and which targets each reader has not seen, shape (rows, |T|).
+    """
+    open_targets = np.ones((scores.shape[0], targets.size), bool)
+    rows = np.repeat(np.arange(scores.shape[0]), np.diff(seen.indptr))
     is_target = np.isin(seen.indices, targets)
-    unseen_target[rows[is_target], np.searchsorted(targets, seen.indices[is_target])] = False
-    others = scores.copy()
+    open_targets[rows[is_target], np.searchsorted(targets, seen.indices[is_target])] = False
+    others = np.array(scores, dtype=np.float64)
     others[rows, seen.indices] = -np.inf
     others[:, targets] = -np.inf
     width = min(k, others.shape[1] - 1)
     kth = -np.partition(-others, width - 1, axis=1)[:, width - 1]
-    variant.thresholds = kth
+    return kth, others, open_targets, width
+
+
+def _refresh(variant: _Variant, audience, targets, k):
+    """Thresholds ``θ_a`` and target scores of the working model (exact: read from its scores)."""
+    scores = variant.model.score(audience)
+    seen = sp.csr_array(variant.model.seen_[audience])
+    variant.thresholds, _, variant.open_targets, _ = audience_thresholds(scores, seen, targets, k)
     variant.target_scores = scores[:, targets]
-    variant.open_targets = unseen_target
 
 
 def _margins(variant: _Variant, target_scores=None) -> np.ndarray:
