@@ -63,31 +63,21 @@ def _datasets(root: Path, only=None):
         yield name, train, test, sets
 
 
-def _evaluate(model, fitted, train, test, changed, participants, audience, targets, floor):
+def _evaluate(model, fitted, train, test, changed, delta, participants, audience, targets, floor):
     from recollective.campaigns.design import verify_plan
 
     after = None
     if model in ("ease", "itemknn"):
-        after = copy.deepcopy(fitted).refit(changed, _delta(train, changed))
+        after = copy.deepcopy(fitted).refit(changed, delta)
     return verify_plan(fitted, train, test, changed, participants, audience, targets, k=10, noise_floor=floor,
                        after=after)
-
-
-def _delta(train, changed):
-    from recollective.data import Delta
-
-    difference = (changed.matrix - train.matrix).tocoo()
-    keep = difference.data != 0
-    rows, cols = difference.row[keep], difference.col[keep]
-    return Delta(added_users=rows.astype(np.int64), added_items=cols.astype(np.int64),
-                 added_values=np.asarray(changed.matrix[rows, cols]).reshape(-1))
 
 
 def run(root: Path, out: Path, only: set | None, datasets: set | None = None,
         policies=("closest", "random", "fans")) -> None:
     from recollective.campaigns import Campaign, apply_campaign, estimate_noise_floor, target_audience
     from recollective.campaigns._participants import eligible_users, user_embedding
-    from recollective.campaigns.design import plan_interactions, search_strategy
+    from recollective.campaigns.design import plan_with_delta, search_strategy
     from recollective.models import make_model
 
     out.mkdir(parents=True, exist_ok=True)
@@ -129,8 +119,8 @@ def run(root: Path, out: Path, only: set | None, datasets: set | None = None,
                             continue
                         t0 = time.perf_counter()
                         app = apply_campaign(campaign, train, audience, 0, embedding=embedding)
-                        row = _evaluate(model_name, fitted, train, test, app.interactions, app.acting, audience,
-                                        targets, floor)
+                        row = _evaluate(model_name, fitted, train, test, app.interactions, app.delta, app.acting,
+                                        audience, targets, floor)
                         write({**base, **row, "policy": policy, "size": size, "search_estimate": "",
                                "seconds": time.perf_counter() - t0})
                 wanted = sorted({n // 2 for n in sizes} | set(sizes[:3]))
@@ -152,9 +142,9 @@ def run(root: Path, out: Path, only: set | None, datasets: set | None = None,
                     actions = found.actions[:n]
                     if (name, model_name, str(s), "optimized", str(n)) in done or not actions:
                         continue
-                    changed = plan_interactions(train, actions)
-                    row = _evaluate(model_name, fitted, train, test, changed, [a.user for a in actions], audience,
-                                    targets, floor)
+                    changed, delta = plan_with_delta(train, actions)
+                    row = _evaluate(model_name, fitted, train, test, changed, delta, [a.user for a in actions],
+                                    audience, targets, floor)
                     estimate = found.trace[len(actions) - 1]["exposure"]["base"] if found.trace else ""
                     write({**base, **row, "policy": "optimized", "size": n, "search_estimate": estimate,
                            "seconds": search_seconds})

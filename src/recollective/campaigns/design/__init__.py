@@ -7,7 +7,7 @@ cold fit (:func:`verify_plan`) and writes the organizer's plan (:meth:`CampaignD
 from recollective.campaigns.design._bounds import BOUND_MODELS, exposure_upper_bound
 from recollective.campaigns.design._design import CampaignDesign, design_campaign, plan_interactions
 from recollective.campaigns.design._gains import GAIN_KINDS, gain_kind, target_gains
-from recollective.campaigns.design._search import Action, SearchResult, search_strategy
+from recollective.campaigns.design._search import Action, SearchResult, plan_with_delta, search_strategy
 from recollective.campaigns.design._verify import verify_plan
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "exposure_upper_bound",
     "gain_kind",
     "plan_interactions",
+    "plan_with_delta",
     "search_strategy",
     "target_gains",
     "verify_plan",

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recollective.campaigns._evaluate import estimate_noise_floor, target_audience
-from recollective.campaigns.design._search import Action, search_strategy
-from recollective.campaigns.design._search import _plan_with_delta as _search_plan
+from recollective.campaigns.design._search import Action, plan_with_delta, search_strategy
 from recollective.campaigns.design._verify import verify_plan
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
@@ -151,21 +150,14 @@ def _escape(text: str) -> str:
 
 def plan_interactions(train: Interactions, actions: Sequence[Action]) -> Interactions:
     """``train`` with every action applied."""
-    return _plan_with_delta(train, actions)[0]
-
-
-def _plan_with_delta(train: Interactions, actions: Sequence[Action]):
-    """(``train`` with every action applied, the delta from ``train``)."""
-    if not actions:
-        return train.with_added(np.empty(0, train.users.ids.dtype), np.empty(0, train.items.ids.dtype))
-    return _search_plan(train, actions)
+    return plan_with_delta(train, actions)[0]
 
 
 def _estimated_exposure(model, train, actions, audience, targets, k) -> float:
     """Target exposure by the model's refit fast path (what the search relies on), for the approximation error."""
     import copy
 
-    changed, delta = _plan_with_delta(train, actions)
+    changed, delta = plan_with_delta(train, actions)
     refitted = copy.deepcopy(model).refit(changed, delta)
     lists, _ = refitted.recommend(audience, k)
     return float(np.isin(lists, targets).any(axis=1).mean())

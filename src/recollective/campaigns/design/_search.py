@@ -210,7 +210,7 @@ def _fresh(models, setup, actions):
     variants = [_Variant(label, copy.deepcopy(model)) for label, model in models.items()]
     current = setup["train"]
     if actions:
-        current, delta = _plan_with_delta(setup["train"], actions)
+        current, delta = plan_with_delta(setup["train"], actions)
     for variant, model in zip(variants, models.values(), strict=True):
         if actions:
             variant.model.refit(current, delta)
@@ -544,9 +544,12 @@ def _added(current: Interactions, action: Action):
     )
 
 
-def _plan_with_delta(train: Interactions, actions):
+def plan_with_delta(train: Interactions, actions):
     """(``train`` with every action applied, the delta from ``train``), in one ``with_added``."""
     from recollective.campaigns._apply import _orders
+
+    if not actions:
+        return train.with_added(np.empty(0, train.users.ids.dtype), np.empty(0, train.items.ids.dtype))
 
     users = np.concatenate([np.full(len(a.items), a.user) for a in actions])
     items = np.concatenate([np.asarray(a.items, dtype=np.int64) for a in actions])
