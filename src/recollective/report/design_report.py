@@ -3,7 +3,6 @@ figure (PNG, SVG, CSV) and one self-contained HTML page; every dataset string es
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import json
@@ -11,7 +10,9 @@ import math
 from pathlib import Path
 
 from recollective._files import atomic_write_bytes
+from recollective._jsonable import to_jsonable
 from recollective.report._figures import BLUE, DPI, GREY, ORANGE, STYLE, csv_cell
+from recollective.report._html_sections import data_uri
 
 __all__ = ["plot_design_trace", "write_design"]
 
@@ -69,13 +70,12 @@ def write_design(design, out, *, title: str = "Campaign design") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in (("plan.md", design.to_markdown()), ("plan.csv", design.to_csv()),
-                       ("design.json", json.dumps(_finite(design.as_dict()), indent=2) + "\n")):
+                       ("design.json", json.dumps(to_jsonable(design.as_dict()), indent=2, allow_nan=False) + "\n")):
         atomic_write_bytes(out / name, lambda h, t=text: h.write(t.encode("utf-8")))
         written.append(out / name)
     figures = plot_design_trace(design, out / "design_trace")
     written += figures
-    image = base64.b64encode(figures[0].read_bytes()).decode("ascii")
-    page = _page(design, title, image)
+    page = _page(design, title, data_uri(figures[0]))
     atomic_write_bytes(out / "design.html", lambda h: h.write(page.encode("utf-8")))
     written.append(out / "design.html")
     return written
@@ -114,24 +114,11 @@ def _page(design, title: str, image: str) -> str:
         f"<h1>{e(title)}</h1><p>Model {e(design.settings['model'])}; every number below is from a model refitted "
         "from scratch on the training data plus the plan, unless it says otherwise.</p>"
         f"<h2>What the plan does</h2><table>{table}</table>"
-        f"<img alt='reach against participants' src='data:image/png;base64,{image}'>"
+        f"<img alt='reach against participants' src='{image}'>"
         f"<h2>Who does what ({len(design.actions)} participants)</h2>"
         "<table><tr><th>#</th><th>reader</th><th>adds</th><th>rating</th><th>where</th></tr>"
         f"{''.join(rows)}</table></body></html>\n"
     )
-
-
-def _finite(value):
-    """JSON-safe copy: NaN and infinities become null."""
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        return _finite(value.item())
-    return value
 
 
 def _pct(value) -> str:
