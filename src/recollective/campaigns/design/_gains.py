@@ -117,7 +117,7 @@ def _ease(model, audience, targets, participants, old, new):
     xp = _memo(model, ("ease", audience.tobytes()),
                lambda: np.asarray(x_a.astype(p.dtype) @ p, dtype=np.float64))  # (|A|, n): X_A P
     diag = model.inverse_diagonal_.astype(np.float64)
-    base = x_a[:, targets].toarray() - xp[:, targets] / diag[targets]
+    ratio = xp[:, targets] / diag[targets]  # scores are x_at - ratio; the audience's own x_at never changes
     p_t = np.asarray(p[targets], dtype=np.float64)  # (|T|, n)
     out = np.empty((old.shape[0], audience.size, targets.size))
     for c in range(old.shape[0]):
@@ -134,7 +134,7 @@ def _ease(model, audience, targets, participants, old, new):
         solved = np.linalg.solve(k, ptu.T)  # (2, |T|)
         xp_new = xp[:, targets] - xpu @ solved
         diag_new = diag[targets] - np.einsum("tj,jt->t", ptu, solved)
-        out[c] = x_a[:, targets].toarray() - xp_new / diag_new - base
+        out[c] = ratio - xp_new / diag_new
     return out
 
 
