@@ -59,6 +59,7 @@ def test_pool_file_limits_who_acts(tmp_path):
     [
         ("u0\nu999\n", [], "unknown user id 'u999'"),
         ("", [], "pool file is empty"),
+        (b"u0\n\xff\xfe\n", [], "not UTF-8 text"),
         (None, ["--values", "five"], "--values"),
         (None, ["--goal-exposure", "1.5"], "--goal-exposure"),
         (None, ["--robust-seeds", "2", "--model", "ease"], "deterministic"),
@@ -69,7 +70,8 @@ def test_bad_designs_exit_2_with_one_line(tmp_path, pool, extra, message):
     data = _write(tmp_path)
     args = [*DESIGN, *data, *extra, "--json"]
     if pool is not None:
-        (tmp_path / "pool.txt").write_text(pool)
+        path = tmp_path / "pool.txt"
+        path.write_bytes(pool) if isinstance(pool, bytes) else path.write_text(pool)
         args += ["--pool", str(tmp_path / "pool.txt")]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output

@@ -28,7 +28,11 @@ def read_pool(path: Path, train) -> list[int]:
     """User indices of the raw user ids in ``path`` (one per line; a CSV's ``user_id`` column or first column)."""
     from recollective._files import read_regular
 
-    text = read_regular(path, "a pool file of user ids").decode("utf-8", errors="strict")
+    try:
+        text = read_regular(path, "a pool file of user ids").decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text (byte {error.start}); save the pool file as UTF-8, one user id "
+                        "per line") from None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         raise DataError(f"{path}: the pool file is empty; list one user id per line")
