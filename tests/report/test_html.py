@@ -4,6 +4,7 @@ headless Chromium rendering."""
 import base64
 import csv
 import math
+import os
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -184,11 +185,19 @@ def test_a_failure_while_building_leaves_no_report_and_no_staging(tmp_path, monk
 
 
 def run_chromium(url, profile, *args):
-    """Headless Chromium with its log on stderr; returns the finished process."""
+    """Headless Chromium with its log on stderr; returns the finished process.
+
+    Everything it writes stays under ``profile``: besides its profile, Chromium keeps crash reports in
+    ``$XDG_CONFIG_HOME/chromium`` and a dconf cache in ``$XDG_CACHE_HOME``, so both (and HOME) point there.
+    """
+    home = Path(profile).with_name(Path(profile).name + "-home")
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
+           "XDG_CACHE_HOME": str(home / "cache")}
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
-    return subprocess.run([CHROMIUM, *flags, *args, url], capture_output=True, text=True, timeout=120, check=True)
+             "--disable-breakpad", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
+    return subprocess.run([CHROMIUM, *flags, *args, url], capture_output=True, text=True, timeout=120, check=True,
+                          env=env)
 
 
 def console_messages(log: str) -> list[str]:
