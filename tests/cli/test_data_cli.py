@@ -148,7 +148,7 @@ def test_every_malformed_file_exits_2_with_one_line_and_writes_nothing(name, tmp
 def test_usage_errors_are_one_line_too(shared_data, tmp_path):
     assert_error_line(
         invoke("inspect", shared_data / "movielens-latest-small", "--signal", "read"),
-        "--signal do(es) not apply to --format movielens",
+        "--signal does not apply to --format movielens",
     )
     assert_error_line(invoke("convert", shared_data / "goodbooks-10k", tmp_path / "out.csv"))
     assert_error_line(invoke("inspect", tmp_path / "missing.csv"), f"{tmp_path / 'missing.csv'}: no such file")

@@ -127,3 +127,19 @@ def test_sequential_fit_reports_epochs_through_a_progress_callback_and_restores_
         model.fit(block_interactions()[0])
     assert seen == [(1, 2), (2, 2)]
     assert model.get_params()["progress"] is None
+
+
+def test_column_flags_read_a_goodbooks_named_file_without_format(shared_data):
+    """The README's `--data ratings_random.csv --user-col user_id ...` needs no --format: the column flags select
+    the generic reader although the name says goodbooks-10k."""
+    ratings = shared_data / "goodbooks-10k" / "ratings_random.csv"
+    columns = ["--user-col", "user_id", "--item-col", "book_id", "--rating-col", "rating"]
+    result = runner.invoke(app, ["models", "evaluate", "--data", str(ratings), *columns, "--model", "popularity",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["n_users"] == 2672 and document["n_items"] == 9990
+    explicit = runner.invoke(app, ["models", "evaluate", "--data", str(ratings), "--format", "goodbooks", *columns,
+                                   "--json"])
+    assert explicit.exit_code == 2 and explicit.stdout == ""
+    assert explicit.stderr.startswith("error: --item-col, --rating-col, --user-col do not apply to --format goodbooks")

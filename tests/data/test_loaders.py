@@ -363,8 +363,38 @@ def test_format_detection(shared_data, tmp_path):
         detect_format(tmp_path)
 
 
+def test_column_options_read_a_dataset_named_file_as_a_plain_table(shared_data, tmp_path):
+    ratings = shared_data / "goodbooks-10k" / "ratings_random.csv"  # detected as goodbooks by its name
+    columns = {"user_col": "user_id", "item_col": "book_id", "rating_col": "rating"}
+    plain = read_interactions(ratings, **columns).interactions
+    _same(plain, read_interactions(ratings, "csv", **columns).interactions)
+    assert plain.item_metadata is None  # the generic reader: no books.csv titles
+    # a MovieLens-named ratings.csv with its own columns
+    movielens = tmp_path / "ratings.csv"
+    movielens.write_text("u,i,r\n1,10,4\n2,10,3\n")
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n10,A,Drama\n")
+    data = read_interactions(movielens, user_col="u", item_col="i", rating_col="r").interactions
+    assert data.n_interactions == 2 and data.items.ids.tolist() == [10]
+    # --sep is a column option too
+    assert read_interactions(ratings, sep=",", **columns).interactions.n_interactions == plain.n_interactions
+
+
+def test_column_options_are_refused_where_no_table_can_be_read(shared_data):
+    columns = {"user_col": "user_id", "item_col": "book_id"}
+    ratings = shared_data / "goodbooks-10k" / "ratings_random.csv"
+    with pytest.raises(InvalidParameterError, match=r"^--item-col, --user-col do not apply to --format goodbooks; "
+                                                    r"leave --format out \(or give --format csv\)"):
+        read_interactions(ratings, "goodbooks", **columns)  # explicit: the user asked for goodbooks
+    with pytest.raises(InvalidParameterError, match=r"goodbooks-10k is a folder, read as goodbooks; give the "
+                                                    "interactions file itself"):
+        read_interactions(shared_data / "goodbooks-10k", user_col="user_id")
+    with pytest.raises(InvalidParameterError,
+                       match=r"^--books does not apply to --format csv \(read as csv because --user-col was given\)"):
+        read_interactions(ratings, user_col="user_id", books_path=shared_data / "goodbooks-10k" / "books.csv")
+
+
 def test_options_that_do_not_apply_are_refused(shared_data):
-    with pytest.raises(InvalidParameterError, match="--signal do\\(es\\) not apply to --format movielens"):
+    with pytest.raises(InvalidParameterError, match="--signal does not apply to --format movielens"):
         read_interactions(shared_data / "movielens-latest-small", signal="read")
     with pytest.raises(InvalidParameterError, match="--duplicates"):
         read_table(shared_data / "goodbooks-10k" / "ratings_random.csv", duplicates="first")

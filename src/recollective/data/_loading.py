@@ -16,6 +16,11 @@ __all__ = ["FORMATS", "detect_format", "load_interactions", "read_interactions"]
 
 FORMATS = ("csv", "tsv", "parquet", "goodreads", "goodbooks", "movielens")
 _TABLE_OPTIONS = {name for name in TableSpec.__dataclass_fields__ if name != "order_by_position"} | {"items_path"}
+_TABLE_FORMATS = ("csv", "tsv", "parquet")
+# options only the generic readers take: one of them given without --format means the file is a plain table
+_TABLE_ONLY = _TABLE_OPTIONS - {"duplicates", "skip_bad_lines"}
+# keyword -> CLI flag where the two are not spelled alike
+_FLAG_SPELLING = {"books_path": "books", "authors_path": "authors", "items_path": "items", "order": "order_field"}
 # the options each format takes (keyword names; the CLI spells them with dashes)
 FORMAT_OPTIONS = {
     "csv": _TABLE_OPTIONS,
@@ -60,14 +65,17 @@ def read_interactions(path, format: str | None = None, **options) -> LoadResult:
     ``books_path``, ``catalogue``; movielens ``catalogue``; all take ``duplicates`` and ``skip_bad_lines``.
     Options left at None (or False) are ignored, so a caller can pass every option it has.
     """
-    format = detect_format(path) if format is None else format
+    given = {name: value for name, value in options.items() if value is not None and value is not False}
+    why = ""
+    if format is None:
+        format, why = _detected_format(path, given)
     if format not in FORMATS:
         raise InvalidParameterError(f"format must be one of {', '.join(FORMATS)} (--format); got {format!r}")
-    given = {name: value for name, value in options.items() if value is not None and value is not False}
     unknown = set(given) - FORMAT_OPTIONS[format]
+    if unknown and not why and format not in _TABLE_FORMATS and unknown & _TABLE_ONLY:
+        why = "; leave --format out (or give --format csv) to read the file as a plain table with these columns"
     if unknown:
-        names = ", ".join("--" + name.replace("_", "-") for name in sorted(unknown))
-        raise InvalidParameterError(f"{names} do(es) not apply to --format {format}")
+        raise InvalidParameterError(f"{_flag_names(unknown)} {_apply(unknown)} to --format {format}{why}")
     if format in ("csv", "tsv", "parquet"):
         return read_table(path, format, **given)
     if format == "goodreads":
@@ -75,6 +83,45 @@ def read_interactions(path, format: str | None = None, **options) -> LoadResult:
     if format == "goodbooks":
         return read_goodbooks(path, **given)
     return read_movielens(path, **given)
+
+
+def _detected_format(path, given: dict) -> tuple[str, str]:
+    """(format, why) of a read without ``format``: the name decides (:func:`detect_format`), except that a column
+    option (``user_col``, ``sep``, ...) on a file named like a dataset (goodbooks-10k's ``ratings.csv``, MovieLens's
+    ``ratings.csv``) selects the generic reader of its suffix, since the flags describe a plain table; ``why`` is
+    what an error about the options adds."""
+    detected = detect_format(path)
+    table_only = set(given) & _TABLE_ONLY
+    if detected in _TABLE_FORMATS or not table_only:
+        return detected, ""
+    path = Path(path)
+    table = _table_format(path)
+    if table is None:  # a folder or a JSON file: no table to read
+        where = "a folder" if path.is_dir() else "a JSON file"
+        return detected, (
+            f" ({path.name} is {where}, read as {detected}; give the interactions file itself, or --format with "
+            "the reader that fits)"
+        )
+    flags = _flag_names(table_only)
+    return table, f" (read as {table} because {flags} {'was' if len(table_only) == 1 else 'were'} given)"
+
+
+def _table_format(path: Path) -> str | None:
+    """csv, tsv or parquet by the suffix of a file (``.gz`` ignored; csv by default); None for a folder or JSON."""
+    if path.is_dir():
+        return None
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    if suffixes and suffixes[-1] in (".json", ".jsonl", ".ndjson"):
+        return None
+    return FORMATS_BY_SUFFIX.get(suffixes[-1] if suffixes else "", "csv")
+
+
+def _flag_names(names) -> str:
+    return ", ".join("--" + _FLAG_SPELLING.get(name, name).replace("_", "-") for name in sorted(names))
+
+
+def _apply(names) -> str:
+    return "does not apply" if len(names) == 1 else "do not apply"
 
 
 def load_interactions(path, format: str | None = None, **options) -> Interactions:
