@@ -33,6 +33,23 @@ def sweep_rows() -> tuple[dict, ...]:
     return tuple(rows)
 
 
+#: The models of :func:`many_lines_rows`, in the order the run names them.
+MANY_MODELS = ("knn", "popularity", "svd", "ease")
+
+
+@functools.cache
+def many_lines_rows() -> tuple[dict, ...]:
+    """Four models x two participant policies (eight lines, more than the six the report once cut figures to),
+    sizes 3 and 20, seeds 0 and 1: 32 rows."""
+    train, test = reading_split()
+    target = (int(train.items.numbers(np.array([39]))[0]),)
+    models = {"knn": make_model("itemknn"), "popularity": make_model("popularity"),
+              "svd": make_model("puresvd", n_factors=4), "ease": make_model("ease")}
+    assert tuple(models) == MANY_MODELS
+    return tuple(sweep_campaigns(models, train, test, Campaign(targets=target, participants="closest"), sizes=[3, 20],
+                                 seeds=[0, 1], participants=["closest", "random"], noise_floor=False))
+
+
 def write_store(folder, rows=None, name=f"tiny {MALICIOUS}"):
     """A results store: manifest.json with malicious strings in its name and config, rows in two Parquet files."""
     rows = [dict(row) for row in (sweep_rows() if rows is None else rows)]

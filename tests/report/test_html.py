@@ -53,10 +53,9 @@ def report(tmp_path_factory):
 def test_report_has_every_section_and_writes_figures_and_tables_beside_it(report):
     run, document, _ = report
     assert document["html"] == run / "report.html"
-    assert document["sections"] == ["The run", "Headline numbers", "Target exposure vs collective size",
-                                    "Amplification vs collective size", "Accuracy per group", "Popularity bias",
-                                    "Externalities by popularity", "Pareto summary", "Game windows",
-                                    "Welfare over rounds"]
+    assert document["sections"] == ["Summary", "Amplification vs collective size", "Accuracy per group",
+                                    "Popularity bias", "Externalities by popularity", "Pareto summary",
+                                    "Game windows", "Welfare over rounds", "Numbers per cell", "Provenance"]
     names = {path.name for path in document["files"]}
     for stem in ("exposure", "amplification", "group_accuracy", "popularity_bias", "externalities", "pareto_shares"):
         assert {f"{stem}.png", f"{stem}.svg", f"{stem}.csv"} <= names
@@ -73,7 +72,7 @@ def test_figures_are_embedded_png_data_uris_and_nothing_external_is_loaded(repor
     _, _, text = report
     tags = parse(text)
     images = [attrs["src"] for tag, attrs in tags if tag == "img"]
-    assert len(images) == 7  # six campaign figures and online.png (this run has no window.png)
+    assert len(images) == 7  # six campaign figures (exposure in the summary) and online.png (no window.png here)
     for src in images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == PNG_SIGNATURE
@@ -101,7 +100,9 @@ def test_tables_hold_the_summarized_numbers(report):
     for row in table:
         expected = summary[(row["model"], int(row["size"]))]
         assert float(row["target_exposure_after"]) == expected["target_exposure_after"]
-        assert float(row["target_exposure_after_low"]) == expected["target_exposure_after_low"]
+        # the t-interval, clipped to [0, 1]: a share of the audience cannot be negative or above 100%
+        assert float(row["target_exposure_after_low"]) == max(0.0, expected["target_exposure_after_low"])
+        assert float(row["target_exposure_after_high"]) == min(1.0, expected["target_exposure_after_high"])
     with (run / "report_files" / "pareto_shares.csv").open() as handle:
         shares = list(csv.DictReader(handle))
     for row in shares:
@@ -137,7 +138,7 @@ def test_rows_with_only_the_required_columns_give_a_short_report(tmp_path):
     (folder / "report_files").mkdir()
     (folder / "report_files" / "externalities.png").write_bytes(b"from an earlier report")
     document = write_report(folder)
-    assert document["sections"] == ["The run", "Headline numbers", "Target exposure vs collective size"]
+    assert document["sections"] == ["Summary", "Numbers per cell", "Provenance"]
     assert sorted(p.name for p in (folder / "report_files").iterdir()) == [
         "exposure.csv", "exposure.png", "exposure.svg", "summary.csv"]
 
@@ -247,7 +248,7 @@ def test_a_game_only_folder_gives_the_game_sections(tmp_path):
     (folder / "summary.json").write_text('{"gap": {"holds": true}}')
     document = write_report(folder)
     assert document["kind"] == "game" and document["n_rows"] == 0
-    assert document["sections"] == ["The run", "Game windows", "Welfare over rounds"]
+    assert document["sections"] == ["Summary", "Game windows", "Welfare over rounds", "Provenance"]
     text = document["html"].read_text()
     assert "<td class=\"n\">3.93</td>" in text and "1.5–2.5" in text  # the window table and the last round's interval
 
@@ -269,13 +270,14 @@ def test_a_run_of_the_experiment_runner_is_reported(tmp_path):
     run = read_run(summary["run_dir"])
     assert run.rows == load_results(summary["run_dir"]) and len(run.rows) == 4
     document = write_report(summary["run_dir"])
-    assert document["sections"] == ["The run", "Headline numbers", "Target exposure vs collective size",
-                                    "Accuracy per group", "Pareto summary"]
+    assert document["sections"] == ["Summary", "Accuracy per group", "Pareto summary", "Numbers per cell",
+                                    "Provenance"]
     text = document["html"].read_text()
     assert "cells in the grid" in text and "runs of this folder" in text
     with (Path(summary["run_dir"]) / "report_files" / "group_accuracy.csv").open() as handle:
-        assert [row["group"] for row in csv.DictReader(handle)] == [
-            "all test users", "majority (outside the audience)"]  # the groups this run kept
+        # the groups this run kept; in a synthetic world the groups' utility is the true DCG, which gets its own axis
+        assert [(row["group"], row["utility"]) for row in csv.DictReader(handle)] == [
+            ("all test users", "held-out NDCG@k"), ("majority", "true DCG@k")]
     with (Path(summary["run_dir"]) / "report_files" / "pareto_shares.csv").open() as handle:
         row = next(csv.DictReader(handle))
     stored = [r for r in run.rows if r["size"] == 15]

@@ -11,17 +11,29 @@ from pathlib import Path
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report._figures import BLUE, GREY, PALETTE, STYLE, VERMILION, output_paths, save_figure, write_csv
+from recollective.report._figures import (
+    BLUE,
+    GREY,
+    STYLE,
+    VERMILION,
+    output_paths,
+    participant_axis,
+    save_figure,
+    write_csv,
+)
+from recollective.report._panels import Lines, model_axes, panel_legend, text_label, values
+from recollective.report._ranges import clip_intervals, interval_method
 
 __all__ = ["plot_exposure_by_size", "plot_pareto_scatter"]
-
-_COLOURS = PALETTE
-_VARIANT_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 
 
 def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = "target_exposure",
                           title: str | None = None) -> list[Path]:
-    """``<metric>_after`` (line and 95% band) and ``<metric>_before`` (dotted) against the number of participants.
+    """``<metric>_after`` (line and interval band) and ``<metric>_before`` (dotted) against the number of
+    participants, one panel per model (every model of the summary), one line style per participant policy.
+
+    Intervals are the summary's 95% t-intervals over seeds clipped to [0, 1] (a share cannot leave it); the CSV
+    holds the clipped values, as plotted.
 
     Parameters
     ----------
@@ -30,6 +42,7 @@ def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = 
     path_stem : str or Path
     metric : str, default "target_exposure"
         A metric with ``_before`` / ``_after`` (and ``_low`` / ``_high``) columns.
+    title : str, optional
 
     Returns
     -------
@@ -38,51 +51,46 @@ def plot_exposure_by_size(summary_rows: list[dict], path_stem, *, metric: str = 
     """
     import matplotlib as mpl
     from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
-    if not summary_rows:
-        raise InvalidParameterError("summary_rows is empty: nothing to plot")
     key = f"{metric}_after"
-    if key not in summary_rows[0]:
+    if summary_rows and key not in summary_rows[0]:
         raise InvalidParameterError(f"summary rows have no {key!r} column")
+    grouped = Lines(clip_intervals(summary_rows), (f"{metric}_before", key))
     png, svg, csv_path = output_paths(path_stem)
-    lines: dict[tuple, list[dict]] = {}
-    for row in summary_rows:
-        lines.setdefault((row["model"], row["participants"], row["position"]), []).append(row)
     header = ["model", "participants", "position", "size", "n_participants", f"{metric}_before", key,
               f"{key}_low", f"{key}_high", "n_seeds"]
     table = []
+    method = interval_method(grouped.n_seeds())
+    highest = np.concatenate([values(rows, column) for rows in grouped.lines.values()
+                              for column in (f"{key}_high", key, f"{metric}_before")])
+    highest = highest[np.isfinite(highest)]
+    top = min(1.0, max(0.05, 1.1 * float(highest.max()))) if highest.size else 1.0  # shares: at most 100%
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=(7.6, 4.8), layout="constrained")
-        ax = figure.subplots()
-        several = len({label[1:] for label in lines}) > 1
-        models = list(dict.fromkeys(label[0] for label in lines))
-        variants = list(dict.fromkeys(label[1:] for label in lines))
-        for label, rows in lines.items():
-            rows = sorted(rows, key=lambda r: r["n_participants"])
-            x = np.array([r["n_participants"] for r in rows], dtype=float)
-            mean = np.array([r[key] for r in rows], dtype=float)
-            low = np.array([r[f"{key}_low"] for r in rows], dtype=float)
-            high = np.array([r[f"{key}_high"] for r in rows], dtype=float)
-            before = np.array([r[f"{metric}_before"] for r in rows], dtype=float)
-            # one colour per model, one line style and marker per (participants, position)
-            colour = _COLOURS[models.index(label[0]) % len(_COLOURS)]
-            variant = variants.index(label[1:])
-            style, marker = _VARIANT_STYLES[variant % len(_VARIANT_STYLES)]
-            name = f"{label[0]} ({label[1]}, {label[2]})" if several else label[0]
-            # shares live in [0, 1]: the band is clipped there for display (the CSV keeps the t-interval as is)
-            ax.fill_between(x, np.clip(low, 0, 1), np.clip(high, 0, 1), color=colour, alpha=0.15, linewidth=0)
-            ax.plot(x, mean, marker=marker, linestyle=style, color=colour, linewidth=2, label=name)
-            ax.plot(x, before, linestyle=":", color=colour, linewidth=1.2)
-            table += [[*label, r["size"], r["n_participants"], r[f"{metric}_before"], r[key], r[f"{key}_low"],
-                       r[f"{key}_high"], r["n_seeds"]] for r in rows]
-        ax.plot([], [], linestyle=":", color=GREY, label="baseline (no campaign)")
-        ax.set_xscale("log")
-        ax.set_xlabel("participants (log scale)")
-        ax.set_ylabel(metric.replace("_", " ") + " in the audience")
-        n_seeds = sorted({int(r["n_seeds"]) for r in summary_rows})
-        ax.set_title(title or f"{metric.replace('_', ' ')} vs collective size (mean, 95% interval over "
-                     f"{n_seeds[-1]} seeds)", loc="left")
-        ax.legend(loc="upper left", ncols=2 if len(lines) > 5 else 1)
+        figure = Figure(layout="constrained")
+        axes, spare = model_axes(figure, len(grouped.models))
+        for ax, model in zip(axes, grouped.models, strict=True):
+            for index, (label, rows) in enumerate(grouped.of_model(model)):
+                style = grouped.style(label)
+                x = values(rows, "n_participants")
+                band = np.isfinite(values(rows, f"{key}_low")) & np.isfinite(values(rows, f"{key}_high"))
+                ax.fill_between(x, values(rows, f"{key}_low"), values(rows, f"{key}_high"), where=band,
+                                color=style["color"], alpha=0.15, linewidth=0)
+                ax.plot(x, values(rows, key), color=style["color"], linestyle=style["linestyle"],
+                        marker=style["marker"], linewidth=2, markersize=5)
+                if index == 0:  # the baseline does not depend on the participants
+                    ax.plot(x, values(rows, f"{metric}_before"), linestyle=":", color=GREY, linewidth=1.6)
+                table += [[*label, r["size"], r["n_participants"], r[f"{metric}_before"], r[key], r[f"{key}_low"],
+                           r[f"{key}_high"], r.get("n_seeds")] for r in rows]
+            ax.set_title(text_label(model), loc="left", fontsize=10)
+            participant_axis(ax, [r["n_participants"] for _, rows in grouped.lines.items() for r in rows])
+            ax.set_ylim(0, top)
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        figure.supxlabel("participants (log scale)", fontsize=10)
+        figure.supylabel(metric.replace("_", " ") + " in the audience (share)", fontsize=10)
+        figure.suptitle(title or f"{metric.replace('_', ' ').capitalize()} vs collective size, one panel per model",
+                        x=0.01, ha="left", fontsize=11)
+        panel_legend(figure, spare, grouped.handles(band=method))
         save_figure(figure, png, svg)
     write_csv(csv_path, header, table)
     return [png, svg, csv_path]
@@ -137,7 +145,7 @@ def plot_pareto_scatter(utility_before, utility_after, path_stem, *, participant
         ax.set_xlabel(f"utility before ({utility})")
         ax.set_ylabel(f"utility after the campaign ({utility})")
         ax.set_title(title or f"per-user utility: {better:.1%} better, {worse:.1%} worse", loc="left")
-        ax.legend(loc="upper left")
+        figure.legend(loc="outside lower center", ncols=3)  # outside the axes: never over a point
         save_figure(figure, png, svg)
     write_csv(csv_path, ["user_row", "utility_before", "utility_after", "participant", "audience"],
               [[i, before[i], after[i], bool(participants[i]), bool(audience[i])] for i in range(n)])

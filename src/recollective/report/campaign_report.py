@@ -24,7 +24,18 @@ import numpy as np
 
 from recollective.errors import InvalidParameterError
 from recollective.report import _figures as fig
-from recollective.report._figures import PALETTE, STYLE, output_paths, save_figure, write_csv
+from recollective.report._figures import (
+    BLACK,
+    STYLE,
+    WIDTH,
+    line_style,
+    output_paths,
+    participant_axis,
+    save_figure,
+    write_csv,
+)
+from recollective.report._panels import Lines, model_axes, panel_legend, text_label, values
+from recollective.report._ranges import clip_intervals, interval_method
 
 __all__ = [
     "EXTERNALITY_COLUMN",
@@ -36,50 +47,19 @@ __all__ = [
     "plot_popularity_bias",
 ]
 
-_COLOURS = PALETTE
 #: Column names of flattened externality bins: ``externality_bin<b>_share_before`` / ``..._after``.
 EXTERNALITY_COLUMN = re.compile(r"^externality_bin(\d+)_share_(before|after)$")
-_GROUPS = (("", "all test users"), ("_majority", "majority (outside the audience)"), ("_audience", "audience"),
-           ("_participants", "participants"))
-_MAX_PANELS = 6
-
-
-def _label(text) -> str:
-    """A dataset string as matplotlib text: ``$`` would start mathtext."""
-    return str(text).replace("$", r"\$")
-
-
-def _lines(summary_rows: list[dict], needed: tuple[str, ...]) -> dict[tuple, list[dict]]:
-    if not summary_rows:
-        raise InvalidParameterError("summary_rows is empty: nothing to plot")
-    missing = [key for key in needed if key not in summary_rows[0]]
-    if missing:
-        raise InvalidParameterError(f"summary rows have no column(s) {', '.join(map(repr, missing))}")
-    lines: dict[tuple, list[dict]] = {}
-    for row in summary_rows:
-        lines.setdefault((row["model"], row["participants"], row["position"]), []).append(row)
-    return {label: sorted(rows, key=lambda r: r["n_participants"]) for label, rows in lines.items()}
-
-
-def _name(label: tuple, several: bool) -> str:
-    return f"{label[0]} ({label[1]}, {label[2]})" if several else str(label[0])
-
-
-def _largest(lines: dict[tuple, list[dict]]) -> list[tuple[tuple, dict]]:
-    """Each line's row with the most participants, at most ``_MAX_PANELS`` lines."""
-    return [(label, rows[-1]) for label, rows in list(lines.items())[:_MAX_PANELS]]
-
-
-def _values(rows: list[dict], key: str) -> np.ndarray:
-    return np.array([np.nan if r.get(key) is None else r[key] for r in rows], dtype=float)
+_GROUPS = (("_majority", "majority"), ("_audience", "audience"), ("_participants", "participants"))
+_ALL = ("", "all test users")
 
 
 def plot_metric_by_size(summary_rows: list[dict], path_stem, *, metric: str, ylabel: str,
                         title: str | None = None, log_y: bool = False) -> list[Path]:
-    """``<metric>_after`` (line and 95% band) and ``<metric>_before`` (dotted) against the number of participants.
+    """``<metric>_after`` (line and interval band) and ``<metric>_before`` (dotted) against the number of
+    participants, one panel per model, each with its own y scale (amplification can differ a hundredfold).
 
-    Unlike :func:`~recollective.report.campaign_plots.plot_exposure_by_size` the band is not clipped, so it suits
-    unbounded metrics such as amplification.
+    Intervals are the 95% t-intervals over seeds clipped to the metric's range (amplification cannot be
+    negative); a model whose values are all undefined (NaN) keeps its panel with a note.
 
     Returns
     -------
@@ -90,118 +70,178 @@ def plot_metric_by_size(summary_rows: list[dict], path_stem, *, metric: str, yla
     from matplotlib.figure import Figure
 
     after = f"{metric}_after"
-    lines = _lines(summary_rows, ("n_participants", f"{metric}_before", after, f"{after}_low", f"{after}_high"))
+    grouped = Lines(clip_intervals(summary_rows), (f"{metric}_before", after, f"{after}_low", f"{after}_high"))
     png, svg, csv_path = output_paths(path_stem)
-    several = len({label[1:] for label in lines}) > 1
+    method = interval_method(grouped.n_seeds())
     table = []
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=(7.6, 4.6), layout="constrained")
-        ax = figure.subplots()
-        for index, (label, rows) in enumerate(lines.items()):
-            colour = _COLOURS[index % len(_COLOURS)]
-            x = _values(rows, "n_participants")
-            ax.fill_between(x, _values(rows, f"{after}_low"), _values(rows, f"{after}_high"), color=colour,
-                            alpha=0.2, linewidth=0)
-            ax.plot(x, _values(rows, after), marker="o", color=colour, linewidth=2, label=_label(_name(label, several)))
-            ax.plot(x, _values(rows, f"{metric}_before"), linestyle=":", color=colour, linewidth=1.2)
-            table += [[*label, r["size"], r["n_participants"], r[f"{metric}_before"], r[after], r[f"{after}_low"],
-                       r[f"{after}_high"], r.get("n_seeds")] for r in rows]
-        ax.plot([], [], linestyle=":", color=fig.GREY, label="baseline (no campaign)")
-        ax.set_xscale("log")
-        if log_y:
-            ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_xlabel("participants (log scale)")
-        ax.set_ylabel(ylabel)
-        ax.set_title(title or f"{metric.replace('_', ' ')} vs collective size (mean, 95% interval over seeds)",
-                     loc="left")
-        ax.legend(loc="best")
+        figure = Figure(layout="constrained")
+        axes, spare = model_axes(figure, len(grouped.models), sharey=False)
+        counts = [r["n_participants"] for rows in grouped.lines.values() for r in rows]
+        for ax, model in zip(axes, grouped.models, strict=True):
+            finite = False
+            for index, (label, rows) in enumerate(grouped.of_model(model)):
+                style = grouped.style(label)
+                x = values(rows, "n_participants")
+                low, high, mean = values(rows, f"{after}_low"), values(rows, f"{after}_high"), values(rows, after)
+                finite |= bool(np.isfinite(mean).any())
+                ax.fill_between(x, low, high, where=np.isfinite(low) & np.isfinite(high), color=style["color"],
+                                alpha=0.15, linewidth=0)
+                ax.plot(x, mean, color=style["color"], linestyle=style["linestyle"], marker=style["marker"],
+                        linewidth=2, markersize=5)
+                if index == 0:
+                    ax.plot(x, values(rows, f"{metric}_before"), linestyle=":", color=fig.GREY, linewidth=1.6)
+                table += [[*label, r["size"], r["n_participants"], r[f"{metric}_before"], r[after], r[f"{after}_low"],
+                           r[f"{after}_high"], r.get("n_seeds")] for r in rows]
+            ax.set_title(text_label(model), loc="left", fontsize=10)
+            participant_axis(ax, counts)
+            if log_y:
+                ax.set_yscale("symlog", linthresh=1.0)
+            if not finite:
+                ax.text(0.5, 0.5, "not defined for this model\n(no finite values)", transform=ax.transAxes,
+                        ha="center", va="center", color=fig.GREY)
+                ax.set_yticks([])
+        figure.supxlabel("participants (log scale)", fontsize=10)
+        figure.supylabel(ylabel, fontsize=10)
+        figure.suptitle(title or f"{metric.replace('_', ' ').capitalize()} vs collective size, one panel per model "
+                        "(own y scale)", x=0.01, ha="left", fontsize=11)
+        panel_legend(figure, spare, grouped.handles(band=method))
         save_figure(figure, png, svg)
     write_csv(csv_path, ["model", "participants", "position", "size", "n_participants", f"{metric}_before", after,
                          f"{after}_low", f"{after}_high", "n_seeds"], table)
     return [png, svg, csv_path]
 
 
-def plot_group_accuracy(summary_rows: list[dict], path_stem) -> list[Path]:
-    """NDCG@k before and after, per user group, at each line's largest collective (one panel per line).
+def plot_group_accuracy(summary_rows: list[dict], path_stem, *, group_utility: str | None = None) -> list[Path]:
+    """Accuracy before and after, per user group, at each line's largest collective: one row of panels per model.
 
-    Groups: all test users (``ndcg_*``), the majority (``ndcg_majority_*``, when present), the audience and the
-    participants. Error bars are the 95% intervals over seeds of the "after" values.
+    Groups: all test users (``ndcg_*``: held-out NDCG@k), the majority (``ndcg_majority_*``, outside the
+    audience), the audience and the participants, those the rows have. Hollow markers: before; filled: after,
+    with its interval (95% t-interval over seeds, clipped to the range). One marker shape per participant policy.
+
+    Parameters
+    ----------
+    summary_rows : list of dict
+    path_stem : str or Path
+    group_utility : str, optional
+        What the per-group columns measure when it is not held-out NDCG@k: in a synthetic world they hold each
+        user's true DCG@k (e.g. ``"true DCG@k"``). Then "all test users" gets a panel of its own, so that no axis
+        mixes two quantities.
     """
     import matplotlib as mpl
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
-    lines = _lines(summary_rows, ("n_participants", "ndcg_before", "ndcg_after"))
-    groups = [(suffix, text) for suffix, text in _GROUPS if f"ndcg{suffix}_after" in summary_rows[0]]
+    grouped = Lines(clip_intervals(summary_rows, true_utility=group_utility is not None),
+                    ("ndcg_before", "ndcg_after"))
+    groups = [(s, text) for s, text in _GROUPS if f"ndcg{s}_after" in summary_rows[0]]
+    panels = [("held-out NDCG@k", [_ALL, *groups])] if group_utility is None or not groups else [
+        ("held-out NDCG@k", [_ALL]), (group_utility, groups)]
     png, svg, csv_path = output_paths(path_stem)
-    chosen = _largest(lines)
-    several = len({label[1:] for label in lines}) > 1
+    largest = grouped.largest()
     table = []
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=(max(5.0, 3.4 * len(chosen)), 4.4), layout="constrained")
-        axes = np.atleast_1d(figure.subplots(1, len(chosen), sharey=True, squeeze=False)[0])
-        x = np.arange(len(groups))
-        for ax, (label, row) in zip(axes, chosen, strict=True):
-            before = np.array([_num(row.get(f"ndcg{s}_before")) for s, _ in groups])
-            after = np.array([_num(row.get(f"ndcg{s}_after")) for s, _ in groups])
-            low = np.array([_num(row.get(f"ndcg{s}_after_low", row.get(f"ndcg{s}_after"))) for s, _ in groups])
-            high = np.array([_num(row.get(f"ndcg{s}_after_high", row.get(f"ndcg{s}_after"))) for s, _ in groups])
-            errors = np.nan_to_num(np.vstack([after - low, high - after]), nan=0.0).clip(min=0.0)
-            ax.bar(x - 0.2, before, width=0.4, color=fig.GREY, label="before")
-            ax.bar(x + 0.2, after, width=0.4, color=fig.BLUE, yerr=errors, capsize=3, label="after")
-            ax.set_xticks(x, [text.split(" (")[0] for _, text in groups], rotation=20, ha="right")
-            ax.set_title(_label(f"{_name(label, several)}\n{row['n_participants']:.0f} participants"), loc="left",
-                         fontsize=9)
-            table += [[*label, row["size"], row["n_participants"], text, before[i], after[i], low[i], high[i]]
-                      for i, (_, text) in enumerate(groups)]
-        axes[0].set_ylabel("NDCG@k on held-out items")
-        axes[0].legend(loc="upper right")
-        figure.suptitle("Accuracy per group at the largest collective (after: mean, 95% interval)", x=0.01,
-                        ha="left", fontsize=11)
+        figure = Figure(figsize=(WIDTH, 1.2 + 2.2 * math.ceil(len(grouped.models) / 2)), layout="constrained")
+        subfigures = np.atleast_1d(figure.subfigures(math.ceil(len(grouped.models) / 2), min(2, len(grouped.models)),
+                                                     squeeze=False)).ravel()
+        width = 0.7 / max(1, len(grouped.variants))
+        for subfigure, model in zip(subfigures, grouped.models, strict=False):
+            axes = np.atleast_1d(subfigure.subplots(1, len(panels), squeeze=False,
+                                                    width_ratios=[len(kept) for _, kept in panels]))[0]
+            subfigure.suptitle(text_label(model), x=0.02, ha="left", fontsize=10, fontweight="bold")
+            for ax, (ylabel, kept) in zip(axes, panels, strict=True):
+                x = np.arange(len(kept))
+                for label, row in [(label, row) for label, row in largest if label[0] == model]:
+                    style = grouped.style(label)
+                    shift = (grouped.variants.index(label[1:]) - (len(grouped.variants) - 1) / 2) * width
+                    before = np.array([_num(row.get(f"ndcg{s}_before")) for s, _ in kept])
+                    after = np.array([_num(row.get(f"ndcg{s}_after")) for s, _ in kept])
+                    low = np.array([_num(row.get(f"ndcg{s}_after_low", row.get(f"ndcg{s}_after"))) for s, _ in kept])
+                    high = np.array([_num(row.get(f"ndcg{s}_after_high", row.get(f"ndcg{s}_after"))) for s, _ in kept])
+                    errors = np.nan_to_num(np.vstack([after - low, high - after]), nan=0.0).clip(min=0.0)
+                    ax.vlines(x + shift, before, after, color=style["color"], linewidth=1.2)
+                    ax.plot(x + shift, before, linestyle="none", marker=style["marker"], markersize=6,
+                            markerfacecolor="white", markeredgecolor=style["color"])
+                    ax.errorbar(x + shift, after, yerr=errors, linestyle="none", marker=style["marker"], markersize=6,
+                                color=style["color"], capsize=2.5)
+                    table += [[*label, row["size"], row["n_participants"], text, ylabel, before[i], after[i], low[i],
+                               high[i]] for i, (_, text) in enumerate(kept)]
+                ax.set_xticks(x, [text for _, text in kept], rotation=20 if len(kept) > 1 else 0,
+                              ha="right" if len(kept) > 1 else "center")
+                ax.set_xlim(-0.5, len(kept) - 0.5)
+                ax.set_ylabel(ylabel, fontsize=9)
+                shown = [v for line in ax.lines for v in np.asarray(line.get_ydata(), float).ravel()]
+                shown += [float(np.nanmax(seg[:, 1])) for coll in ax.collections for seg in coll.get_segments()
+                          if len(seg)] if ax.collections else []
+                top = np.nanmax(shown) if np.isfinite(shown).any() else 1.0
+                ax.set_ylim(0, 1.12 * top if top > 0 else 1.0)
+        handles = [Line2D([], [], linestyle="none", marker="o", color=fig.GREY, markerfacecolor="white",
+                          label="before (no campaign)"),
+                   Line2D([], [], linestyle="none", marker="o", color=fig.GREY,
+                          label="after, with its " + interval_method(grouped.n_seeds()).replace(", clipped",
+                                                                                                   ",\nclipped"))]
+        handles += [Line2D([], [], linestyle="none", marker=line_style(0, v)["marker"], color=BLACK,
+                           label=f"{grouped.variant_name((None, *variant))} participants")
+                    for v, variant in enumerate(grouped.variants)]
+        if len(subfigures) > len(grouped.models):  # a spare cell: the legend goes there
+            subfigures[len(grouped.models)].legend(handles=handles, loc="center", frameon=False)
+        else:
+            figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4))
+        figure.suptitle("Accuracy per group at each line's largest collective", x=0.01, ha="left", fontsize=11)
         save_figure(figure, png, svg)
-    write_csv(csv_path, ["model", "participants", "position", "size", "n_participants", "group", "ndcg_before",
-                         "ndcg_after", "ndcg_after_low", "ndcg_after_high"], table)
+    write_csv(csv_path, ["model", "participants", "position", "size", "n_participants", "group", "utility",
+                         "before", "after", "after_low", "after_high"], table)
     return [png, svg, csv_path]
 
 
 def plot_popularity_bias(summary_rows: list[dict], path_stem) -> list[Path]:
-    """Average recommended popularity (ARP) and item coverage of the test users' lists against collective size.
-
-    Solid lines with bands: after the campaign (mean, 95% interval); dotted: before.
-    """
+    """Average recommended popularity (ARP) and catalogue coverage of the test users' lists against collective
+    size: one panel per metric, every line (colour per model, line style and marker per participant policy),
+    the legend below the panels. Dotted: each model before the campaign."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
-    metrics = (("arp", "ARP (mean training popularity\nof recommended items)"),
-               ("coverage", "catalogue coverage\n(share of items recommended)"))
-    needed = ("n_participants", *(f"{m}_{w}" for m, _ in metrics for w in ("before", "after")))
-    lines = _lines(summary_rows, needed)
+    metrics = (("arp", "ARP: mean training popularity\nof recommended items"),
+               ("coverage", "catalogue coverage: share\nof items recommended"))
+    grouped = Lines(clip_intervals(summary_rows), tuple(f"{m}_{w}" for m, _ in metrics for w in ("before", "after")))
     png, svg, csv_path = output_paths(path_stem)
-    several = len({label[1:] for label in lines}) > 1
+    counts = [r["n_participants"] for rows in grouped.lines.values() for r in rows]
     table = []
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=(7.6, 6.0), layout="constrained")
-        axes = figure.subplots(2, 1, sharex=True)
-        for index, (label, rows) in enumerate(lines.items()):
-            colour = _COLOURS[index % len(_COLOURS)]
-            x = _values(rows, "n_participants")
+        figure = Figure(figsize=(WIDTH, 6.6), layout="constrained")
+        axes = figure.subplots(1, 2)
+        for label, rows in grouped.lines.items():
+            style = grouped.style(label)
+            x = values(rows, "n_participants")
+            first = grouped.of_model(label[0])[0][0] == label
             for ax, (metric, _) in zip(axes, metrics, strict=True):
-                after = _values(rows, f"{metric}_after")
-                ax.fill_between(x, _values(rows, f"{metric}_after_low") if f"{metric}_after_low" in rows[0] else after,
-                                _values(rows, f"{metric}_after_high") if f"{metric}_after_high" in rows[0] else after,
-                                color=colour, alpha=0.2, linewidth=0)
-                ax.plot(x, after, marker="o", color=colour, linewidth=2,
-                        label=_label(_name(label, several)) if metric == "arp" else None)
-                ax.plot(x, _values(rows, f"{metric}_before"), linestyle=":", color=colour, linewidth=1.2)
+                after = values(rows, f"{metric}_after")
+                if f"{metric}_after_low" in rows[0]:
+                    ax.fill_between(x, values(rows, f"{metric}_after_low"), values(rows, f"{metric}_after_high"),
+                                    color=style["color"], alpha=0.1, linewidth=0)
+                ax.plot(x, after, color=style["color"], linestyle=style["linestyle"], marker=style["marker"],
+                        linewidth=1.8, markersize=5)
+                if first:  # the model before the campaign, once per model
+                    ax.plot(x, values(rows, f"{metric}_before"), linestyle=":", color=style["color"], linewidth=1.4)
             table += [[*label, r["size"], r["n_participants"]] + [r.get(f"{m}_{w}") for m, _ in metrics
                                                                  for w in ("before", "after", "after_low",
                                                                            "after_high")] for r in rows]
-        axes[0].plot([], [], linestyle=":", color=fig.GREY, label="baseline (no campaign)")
         for ax, (_, ylabel) in zip(axes, metrics, strict=True):
             ax.set_ylabel(ylabel)
-        axes[1].set_xscale("log")
-        axes[1].set_xlabel("participants (log scale)")
-        axes[0].set_title("Popularity bias of the recommendations vs collective size", loc="left")
-        axes[0].legend(loc="best")
+            participant_axis(ax, counts)
+            ax.set_xlabel("participants (log scale)")
+        axes[1].set_ylim(0, None)
+        handles = [Line2D([], [], color=grouped.style(label)["color"], linestyle=grouped.style(label)["linestyle"],
+                          marker=grouped.style(label)["marker"], linewidth=1.8, label=grouped.name(label))
+                   for label in grouped.lines]
+        handles += [Line2D([], [], color=fig.GREY, linestyle=":", linewidth=1.4,
+                           label="before (no campaign), model's colour"),
+                    Line2D([], [], color=fig.GREY, linewidth=6, alpha=0.3,
+                           label="band: " + interval_method(grouped.n_seeds()))]
+        figure.suptitle("Popularity bias of the recommendations vs collective size", x=0.01, ha="left", fontsize=11)
+        figure.legend(handles=handles, loc="outside lower center", ncols=3 if len(handles) > 6 else 2,
+                      fontsize=8.5)
         save_figure(figure, png, svg)
     header = ["model", "participants", "position", "size", "n_participants"] + [
         f"{m}_{w}" for m, _ in metrics for w in ("before", "after", "after_low", "after_high")]
@@ -223,37 +263,48 @@ def externality_bins(summary_rows: list[dict]) -> list[int]:
 
 def plot_externalities(summary_rows: list[dict], path_stem) -> list[Path]:
     """Change in the share of list slots held by non-target items of each training-popularity bin (after minus
-    before), at each line's largest collective: who loses exposure to the targets."""
+    before), at each line's largest collective: who loses exposure to the targets. One panel per model, one bar
+    per participant policy (hatched differently)."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     bins = externality_bins(summary_rows)
     if not bins:
         raise InvalidParameterError("summary rows have no externality_bin<b>_share_before/_after columns")
-    lines = _lines(summary_rows, ("n_participants",))
-    chosen = _largest(lines)
-    several = len({label[1:] for label in lines}) > 1
+    grouped = Lines(summary_rows)
     png, svg, csv_path = output_paths(path_stem)
-    width = 0.8 / len(chosen)
+    width = 0.8 / len(grouped.variants)
+    hatches = ("", "//", "..", "xx")
     table = []
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=(7.6, 4.4), layout="constrained")
-        ax = figure.subplots()
+        figure = Figure(layout="constrained")
+        axes, spare = model_axes(figure, len(grouped.models), panel_height=2.3)
         x = np.arange(len(bins))
-        for index, (label, row) in enumerate(chosen):
-            before = np.array([_num(row[f"externality_bin{b}_share_before"]) for b in bins])
-            after = np.array([_num(row[f"externality_bin{b}_share_after"]) for b in bins])
-            ax.bar(x - 0.4 + width * (index + 0.5), after - before, width=width,
-                   color=_COLOURS[index % len(_COLOURS)],
-                   label=_label(f"{_name(label, several)}, {row['n_participants']:.0f} participants"))
-            table += [[*label, row["size"], row["n_participants"], b, before[i], after[i], after[i] - before[i]]
-                      for i, b in enumerate(bins)]
-        ax.axhline(0.0, color=fig.GREY, linewidth=1)
-        ax.set_xticks(x, [f"bin {b}" for b in bins])
-        ax.set_xlabel("non-target items by training popularity (bin 1 = least popular)")
-        ax.set_ylabel("change in share of list slots")
-        ax.set_title("Externalities: exposure moved away from other items, by popularity", loc="left")
-        ax.legend(loc="best")
+        for ax, model in zip(axes, grouped.models, strict=True):
+            for label, row in [(label, row) for label, row in grouped.largest() if label[0] == model]:
+                variant = grouped.variants.index(label[1:])
+                before = np.array([_num(row[f"externality_bin{b}_share_before"]) for b in bins])
+                after = np.array([_num(row[f"externality_bin{b}_share_after"]) for b in bins])
+                ax.bar(x - 0.4 + width * (variant + 0.5), after - before, width=width,
+                       color=grouped.style(label)["color"], hatch=hatches[variant % len(hatches)],
+                       edgecolor="white", linewidth=0)
+                table += [[*label, row["size"], row["n_participants"], b, before[i], after[i], after[i] - before[i]]
+                          for i, b in enumerate(bins)]
+            ax.axhline(0.0, color=fig.GREY, linewidth=1)
+            ax.set_xticks(x, [str(b) for b in bins])
+            ax.set_title(text_label(model), loc="left", fontsize=10)
+        sizes = sorted({int(row["n_participants"]) for _, row in grouped.largest()})
+        at = f"{sizes[0]} participants" if len(sizes) == 1 else "each line's largest collective"
+        figure.supxlabel("non-target items by training popularity: bin 1 = least popular, "
+                         f"{bins[-1]} = most", fontsize=10)
+        figure.supylabel("change in share of list slots\n(after minus before)", fontsize=10)
+        figure.suptitle(f"Externalities at {at}: exposure moved away from other items, by popularity", x=0.01,
+                        ha="left", fontsize=11)
+        handles = [Patch(facecolor=fig.GREY, hatch=hatches[v % len(hatches)], edgecolor="white",
+                         label=f"{grouped.variant_name((None, *variant))} participants")
+                   for v, variant in enumerate(grouped.variants)]
+        panel_legend(figure, spare, handles)
         save_figure(figure, png, svg)
     write_csv(csv_path, ["model", "participants", "position", "size", "n_participants", "bin", "share_before",
                          "share_after", "share_change"], table)
@@ -262,29 +313,29 @@ def plot_externalities(summary_rows: list[dict], path_stem) -> list[Path]:
 
 def plot_pareto_shares(summary_rows: list[dict], path_stem) -> list[Path]:
     """Shares of test users (and of participants) better off, unchanged and worse off, at each line's largest
-    collective; "unchanged" (changes within the noise floor) is ``unchanged_share`` when the rows have it, else
-    the rest."""
+    collective (every line); "unchanged" (changes within the noise floor) is ``unchanged_share`` when the rows
+    have it, else the rest."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    lines = _lines(summary_rows, ("n_participants", "better_share", "worse_share"))
-    chosen = _largest(lines)
-    several = len({label[1:] for label in lines}) > 1
+    grouped = Lines(summary_rows, ("better_share", "worse_share"))
     populations = [("", "all test users")]
     if "participants_better_share" in summary_rows[0] and "participants_worse_share" in summary_rows[0]:
         populations.append(("participants_", "participants"))
     png, svg, csv_path = output_paths(path_stem)
     bars, table = [], []
-    for label, row in chosen:
+    for label, row in grouped.largest():
         for prefix, who in populations:
             better, worse = _num(row[f"{prefix}better_share"]), _num(row[f"{prefix}worse_share"])
             unchanged = _num(row.get(f"{prefix}unchanged_share"))  # stored, or the rest when the run has none
             if f"{prefix}unchanged_share" not in row:
                 unchanged = max(0.0, 1.0 - better - worse) if math.isfinite(better + worse) else math.nan
-            bars.append((f"{_name(label, several)}: {who}", better, unchanged, worse))
+            variant = f"{grouped.variant_name(label)}, " if grouped.several else ""
+            bars.append((text_label(f"{label[0]} ({variant}{row['n_participants']:.0f}): {who}"), better, unchanged,
+                         worse))
             table.append([*label, row["size"], row["n_participants"], who, better, unchanged, worse])
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=(7.6, 1.6 + 0.45 * len(bars)), layout="constrained")
+        figure = Figure(figsize=(WIDTH, 1.5 + 0.3 * len(bars)), layout="constrained")
         ax = figure.subplots()
         y = np.arange(len(bars))[::-1]
         left = np.zeros(len(bars))
@@ -293,15 +344,24 @@ def plot_pareto_shares(summary_rows: list[dict], path_stem) -> list[Path]:
             share = np.nan_to_num(np.array([bar[column] for bar in bars], dtype=float))
             ax.barh(y, share, left=left, color=colour, alpha=0.85 if column != 2 else 0.35, label=text)
             left += share
-        ax.set_yticks(y, [_label(bar[0]) for bar in bars])
+        ax.set_yticks(y, [bar[0] for bar in bars], fontsize=9)
         ax.set_xlim(0, 1)
-        ax.set_xlabel("share of users (NDCG@k change beyond the noise floor)")
-        ax.set_title("Pareto summary at the largest collective", loc="left")
+        ax.xaxis.set_major_formatter(_percent())
+        ax.set_xlabel("share of users (utility change beyond the noise floor)")
+        figure.suptitle("Pareto summary at each line's largest collective\n(in brackets: "
+                        + ("participant policy, " if grouped.several else "") + "number of participants)",
+                        x=0.01, ha="left", fontsize=11)
         figure.legend(loc="outside lower center", ncols=3)
         save_figure(figure, png, svg)
     write_csv(csv_path, ["model", "participants", "position", "size", "n_participants", "users", "better_share",
                          "unchanged_share", "worse_share"], table)
     return [png, svg, csv_path]
+
+
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
 
 
 def _num(value) -> float:
