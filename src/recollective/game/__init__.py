@@ -13,6 +13,15 @@ from recollective.game._instances import (
     save_instance,
     singular_value_gap,
 )
+from recollective.game._joint import CollectiveEffect, JointReport, JointStrategy, joint_outcome
+from recollective.game._joint_window import (
+    STATUS_NAMES,
+    JointLine,
+    JointSegment,
+    JointStatus,
+    JointWindowResult,
+    joint_window,
+)
 from recollective.game._outcome import DEFAULT_TIE_RTOL, Outcome, PlatformUtilities, outcome, top_items
 from recollective.game._pareto import ParetoComparison, compare_outcomes, compare_utilities
 from recollective.game._rank_rules import (
@@ -31,12 +40,20 @@ from recollective.game._windows import WindowPiece, WindowResult, effective_wind
 
 __all__ = [
     "DEFAULT_TIE_RTOL",
+    "STATUS_NAMES",
     "AbsoluteThreshold",
     "Certificate",
+    "CollectiveEffect",
     "CollectiveStrategy",
     "FixedRank",
     "GameInstance",
     "GapCheck",
+    "JointLine",
+    "JointReport",
+    "JointSegment",
+    "JointStatus",
+    "JointStrategy",
+    "JointWindowResult",
     "Outcome",
     "ParetoComparison",
     "PlatformUtilities",
@@ -52,6 +69,8 @@ __all__ = [
     "compare_outcomes",
     "compare_utilities",
     "effective_window",
+    "joint_outcome",
+    "joint_window",
     "load_instance",
     "majority_minority",
     "outcome",

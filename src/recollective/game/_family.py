@@ -58,16 +58,20 @@ class RankOneFamily:
         The collective C and its targets T (validated by the caller).
     rule : RankRule
     tie_rtol : float
+    revealed_rest : ndarray of shape (n_users, n_items), optional
+        What is revealed outside the block C x T (default ``R_true``: everyone else truthful); another
+        collective's reports go here. Utilities are always read from ``R_true``.
     """
 
-    def __init__(self, R_true, members, targets, rule: RankRule, tie_rtol: float = DEFAULT_TIE_RTOL):
+    def __init__(self, R_true, members, targets, rule: RankRule, tie_rtol: float = DEFAULT_TIE_RTOL, *,
+                 revealed_rest=None):
         self.R_true = R_true
         self.members = np.asarray(members)
         self.targets = np.asarray(targets)
         self.rule = rule
         self.tie_rtol = tie_rtol
         n_users, n_items = R_true.shape
-        self.base = R_true.copy()
+        self.base = (R_true if revealed_rest is None else revealed_rest).copy()
         self.base[np.ix_(self.members, self.targets)] = 0.0
         self.a = np.zeros(n_users)
         self.a[self.members] = 1.0
