@@ -12,7 +12,10 @@ __all__ = [
     "NotFittedError",
     "RecollectiveError",
     "clip",
+    "did_you_mean",
+    "plain_message",
     "quoted",
+    "unknown_name",
 ]
 
 QUOTE_LIMIT = 200
@@ -30,6 +33,42 @@ def quoted(value, limit: int = QUOTE_LIMIT) -> str:
     if isinstance(value, str) and len(value) > limit:
         return f"{value[:limit]!r}... ({len(value):,} characters)"
     return clip(repr(value), limit)
+
+
+def did_you_mean(value, choices) -> str:
+    """``"; did you mean 'ease'?"`` when ``value`` is a near miss of one of ``choices`` (difflib, case ignored) or
+    the start of exactly one of them, else ``""``."""
+    import difflib
+
+    text = str(value)
+    names = [str(choice) for choice in choices]
+    lowered = {name.lower(): name for name in names}
+    if text.lower() in lowered:  # a difference of case only
+        return f"; did you mean {lowered[text.lower()]!r}?"
+    match = difflib.get_close_matches(text.lower(), list(lowered), n=1, cutoff=0.6)
+    if not match and len(text) >= 2:  # the start of exactly one name: "rando" for "random-holdout"
+        match = [name for name in lowered if name.startswith(text.lower())]
+        match = match if len(match) == 1 else []
+    return f"; did you mean {lowered[match[0]]!r}?" if match else ""
+
+
+def unknown_name(what: str, value, choices) -> str:
+    """``unknown model 'eaze'; did you mean 'ease'? (choices: popularity, ..., ease)``: the message for a name
+    outside its set (a model, a policy, a detector, an attack kind)."""
+    return f"unknown {what} {quoted(value, 60)}{did_you_mean(value, choices)} (choices: {', '.join(map(str, choices))})"
+
+
+# Prefixes libraries put before a message they wrap: pydantic's "Value error, " (a validator's ValueError) and
+# "Assertion failed, "; Typer passes pydantic's text on for a bad command-line value.
+_LIBRARY_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def plain_message(message: str) -> str:
+    """``message`` without a library's prefix (``Value error, ...`` -> ``...``), wherever it starts a clause."""
+    for prefix in _LIBRARY_PREFIXES:
+        message = message.replace(f": {prefix}", ": ").replace(f"; {prefix}", "; ")
+        message = message.removeprefix(prefix)
+    return message
 
 
 class RecollectiveError(Exception):

@@ -93,6 +93,8 @@ def test_detect_refuses_the_supervised_detector(tmp_path):
     _one_error_line(runner.invoke(app, ["attack", "detect", *data, "--detector", "features", "--json"]),
                     "--detector features is supervised")
     _one_error_line(runner.invoke(app, ["attack", "detect", *data, "--detector", "knn"]), "unknown detector 'knn'")
+    _one_error_line(runner.invoke(app, ["attack", "detect", *data, "--detector", "bursts"]),
+                    "unknown detector 'bursts'; did you mean 'burst'? (choices: pca, features, fraudar, burst)")
     _one_error_line(runner.invoke(app, ["attack", "detect", *data, "--detector", "pca", "--param", "n_components=0"]),
                     "n_components")
 
@@ -149,12 +151,14 @@ def test_a_failing_study_leaves_earlier_files_intact(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("command", "extra", "message"),
     [
-        ("run", ["--kind", "sybil"], "--kind must be one of"),
+        ("run", ["--kind", "averge"], "--kind: unknown attack kind 'averge'; did you mean 'average'? (choices: "),
         ("run", ["--intent", "sideways"], "attack.intent"),
         ("run", ["--accounts", "bots"], "attack.accounts"),
         ("run", ["--filler-size", "many"], "--filler-size"),
         ("run", ["--size", "-3"], "attack.size"),
         ("run", ["--detectors", "pca,nope"], "--detectors: unknown value 'nope'"),
+        ("run", ["--detectors", "pca,fraudr"], "--detectors: unknown value 'fraudr'; did you mean 'fraudar'?"),
+        ("run", ["--kind", "benign", "--participants", "closets"], "got 'closets'; did you mean 'closest'?"),
         ("run", ["--flag-shares", "0.05,2"], "flag_share must be strictly between 0 and 1"),
         ("run", ["--kind", "benign", "--participants", "everyone"], "campaign.participants"),
         ("study", ["--sizes", ","], "--sizes is empty"),

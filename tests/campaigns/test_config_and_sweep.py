@@ -53,7 +53,7 @@ def _write_data(folder):
         (('participants = ["closest", "random"]', 'participants = ["everyone"]'), "campaign.participants"),
         (("sizes = [5, 20]", "sizes = [0]"), "campaign.sizes"),
         (("sizes = [5, 20]", "sizes = [1.5]"), "campaign.sizes"),
-        (("[models.itemknn]", "[models.svd]"), "models: Value error, unknown model(s) ['svd']"),
+        (("[models.itemknn]", "[models.svd]"), "models: unknown model(s) ['svd']"),
         (('method = "explicit"', 'method = "magic"'), "targets.method"),
         (("test_fraction = 0.3", "test_fraction = 1.3"), "split.test_fraction"),
         (('format = "csv"', 'format = "xls"'), "data.format"),

@@ -61,3 +61,54 @@ def test_a_path_that_looks_like_markup_is_shown_as_it_is(tmp_path):
     result = runner.invoke(app, ["models", "evaluate", "--data", str(path), "--model", "popularity"])
     assert result.exit_code == 2  # once: MarkupError from the loading spinner, before the file was even opened
     assert result.stderr == f"error: {path}: no such file\n"
+
+
+def test_an_unknown_model_name_says_what_was_meant_in_one_line():
+    from .helpers import assert_error_line
+
+    choices = "popularity, puresvd, als, bpr, itemknn, ease, sequential, llm"
+    result = runner.invoke(app, ["models", "evaluate", "--data", "x.csv", "--model", "eaze"])
+    assert_error_line(result, f"unknown model 'eaze'; did you mean 'ease'? (choices: {choices})")
+    result = runner.invoke(app, ["campaign", "run", "--data", "x.csv", "--model", "item-knn"])
+    assert_error_line(result, f"unknown model 'item-knn'; did you mean 'itemknn'? (choices: {choices})")
+    result = runner.invoke(app, ["models", "evaluate", "--data", "x.csv", "--model", "zzz"])
+    assert_error_line(result, f"unknown model 'zzz' (choices: {choices})")  # nothing close: no guess
+
+
+def test_usage_errors_are_one_line_without_library_prefixes():
+    from .helpers import assert_clean_error, assert_error_line
+
+    cases = [
+        (["--format", "parqet"], "unknown format 'parqet'; did you mean 'parquet'? (choices: csv, tsv, parquet, "),
+        (["--split", "rando"], "unknown split method 'rando'; did you mean 'random-holdout'?"),
+        (["--duplicates", "lats"], "unknown duplicates policy 'lats'; did you mean 'last'?"),
+        (["--k", "abc"], "--k must be a valid integer; got 'abc' (usage: recollective models evaluate --help)"),
+        (["--seed", "-1"], "--seed must be greater than or equal to 0; got '-1'"),
+        (["--bogus"], "No such option: --bogus"),
+    ]
+    for extra, needle in cases:
+        line = assert_clean_error(runner.invoke(app, ["models", "evaluate", "--data", "x.csv", *extra]), needle)
+        assert "Value error" not in line and "Input should" not in line and "│" not in line
+    assert_error_line(runner.invoke(app, ["models", "evaluate"]),
+                      "Missing option '--data'. (usage: recollective models evaluate --help)")
+    assert_error_line(runner.invoke(app, ["modles"]),
+                      "No such command 'modles'. Did you mean 'models'? (usage: recollective --help)")
+
+
+def test_help_and_no_arguments_still_show_the_usage():
+    assert runner.invoke(app, ["models", "evaluate", "--help"]).exit_code == 0
+    bare = runner.invoke(app, [])
+    assert "Usage" in bare.output and "error:" not in bare.output
+
+
+def test_did_you_mean_and_library_prefixes():
+    from recollective.errors import did_you_mean, plain_message, unknown_name
+
+    assert did_you_mean("eaze", ["ease", "als"]) == "; did you mean 'ease'?"
+    assert did_you_mean("EASE", ["ease", "als"]) == "; did you mean 'ease'?"
+    assert did_you_mean("closets", ["random", "closest"]) == "; did you mean 'closest'?"
+    assert did_you_mean("qqq", ["ease", "als"]) == ""
+    assert unknown_name("detector", "fraudr", ["pca", "fraudar"]) == (
+        "unknown detector 'fraudr'; did you mean 'fraudar'? (choices: pca, fraudar)")
+    assert plain_message("Value error, give one") == "give one"
+    assert plain_message("models: Value error, bad; seeds: Assertion failed, worse") == "models: bad; seeds: worse"

@@ -16,37 +16,37 @@ INVALID = CONFIGS / "invalid"
 EXPECTED = {
     "bad_hyperparameter": "models.itemknn: n_neighbors must be an integer >= 1; got 0",
     "bad_name": "name: String should match pattern '^[A-Za-z0-9._-]+$'",
-    "bad_participants": "campaign.participants: Value error, each entry must be one of random, majority, fans, "
+    "bad_participants": "campaign.participants: each entry must be one of random, majority, fans, "
     "closest; got ['everyone']",
-    "bad_position": "campaign.positions: Value error, each entry must be one of append, random, after_low_anchor, "
+    "bad_position": "campaign.positions: each entry must be one of append, random, after_low_anchor, "
     "before_high_anchor; got ['middle']",
-    "bad_size": "campaign.sizes: Value error, sizes are shares in (0, 1) or counts >= 1; got 1.5",
+    "bad_size": "campaign.sizes: sizes are shares in (0, 1) or counts >= 1; got 1.5",
     "bad_split_method": "split.method: Input should be 'random-holdout', 'leave-last-out' or 'temporal'",
     "bad_target_method": "targets.method: Input should be 'explicit' or 'longtail'",
     "bad_test_fraction": "split.test_fraction: Input should be less than 1",
     "bad_toml": "not valid TOML: Unclosed array (at line 4, column 1)",
-    "both_sources": "(top level): Value error, give exactly one of [data] (a file) or [world] (a synthetic world)",
-    "duplicate_seed": "seeds: Value error, seeds are listed twice: [1]",
-    "duplicate_size": "campaign: Value error, sizes lists a value twice: [10, 10]",
-    "explicit_without_ids": "targets: Value error, method 'explicit' needs item_ids or authors (or both)",
+    "both_sources": "(top level): give exactly one of [data] (a file) or [world] (a synthetic world)",
+    "duplicate_seed": "seeds: seeds are listed twice: [1]",
+    "duplicate_size": "campaign: sizes lists a value twice: [10, 10]",
+    "explicit_without_ids": "targets: method 'explicit' needs item_ids or authors (or both)",
     "k_zero": "k: Input should be greater than or equal to 1",
     "missing_name": "name: Field required",
-    "negative_seed": "seeds: Value error, seeds must be integers >= 0; got [0, -1]",
-    "no_source": "(top level): Value error, give exactly one of [data] (a file) or [world] (a synthetic world)",
+    "negative_seed": "seeds: seeds must be integers >= 0; got [0, -1]",
+    "no_source": "(top level): give exactly one of [data] (a file) or [world] (a synthetic world)",
     "seeds_not_a_list": "seeds: Input should be a valid list",
     "two_problems": "k: Input should be greater than or equal to 1; "
     "targets.min_audience: Input should be greater than or equal to 1",
     "unknown_hyperparameter": "models.puresvd: unknown hyper-parameter 'factors'; known: rank_rule, n_factors, "
     "alpha, rng",
     "unknown_key": "colour: Extra inputs are not permitted",
-    "unknown_metric": f"metrics: Value error, unknown metric(s) ['accuracy']; choose from {', '.join(METRICS)}",
-    "unknown_model": "models: Value error, unknown model(s) ['svd']; choose from popularity, puresvd, als, bpr, "
-    "itemknn, ease, sequential, llm",
+    "unknown_metric": f"metrics: unknown metric(s) ['accuracy']; choose from {', '.join(METRICS)}",
+    "unknown_model": "models: unknown model(s) ['svd']; choose from popularity, puresvd, als, bpr, "
+    "itemknn, ease, sequential, llm; did you mean 'puresvd'?",
     "world_bad_values": "world.values: Input should be 'implicit' or 'rating'",
     "world_too_small": "world.n_users: Input should be greater than or equal to 2",
     "rating_nan": "campaign.rating: Input should be a finite number",
     "world_inf": "world.rating_noise: Input should be a finite number",
-    "hyperparameter_nan": "models: Value error, puresvd.alpha is nan; give a finite number",
+    "hyperparameter_nan": "models: puresvd.alpha is nan; give a finite number",
     "seeds_booleans": "seeds.0: Input should be a valid integer (got true); seeds.1: Input should be a valid integer "
     "(got false)",
     "k_boolean": "k: Input should be a valid integer (got true)",

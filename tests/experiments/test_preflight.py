@@ -33,7 +33,7 @@ CASES = {
     "nan_rating": ({"sizes = [5, 15]": "sizes = [5, 15]\nrating = nan"},
                    "error: {dir}/config.toml: campaign.rating: Input should be a finite number"),
     "inf_hyperparameter": ({"[models.popularity]": "[models.puresvd]\nalpha = inf"},
-                           "error: {dir}/config.toml: models: Value error, puresvd.alpha is inf; give a finite number"),
+                           "error: {dir}/config.toml: models: puresvd.alpha is inf; give a finite number"),
     "boolean_seeds": ({"seeds = [0, 1]": "seeds = [true, false]"},
                       "error: {dir}/config.toml: seeds.0: Input should be a valid integer (got true); seeds.1: Input "
                       "should be a valid integer (got false)"),

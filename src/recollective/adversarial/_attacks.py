@@ -31,7 +31,7 @@ import numpy as np
 
 from recollective._random import as_generator
 from recollective.data import Delta, Interactions
-from recollective.errors import DataError, InvalidParameterError
+from recollective.errors import DataError, InvalidParameterError, did_you_mean
 
 __all__ = ["ACCOUNT_KINDS", "ATTACK_KINDS", "INTENTS", "Attack", "AttackApplication", "apply_attack", "rating_grid"]
 
@@ -108,6 +108,7 @@ class Attack:
             if getattr(self, field) not in allowed:
                 raise InvalidParameterError(
                     f"attack.{field} must be one of {', '.join(allowed)}; got {getattr(self, field)!r}"
+                    f"{did_you_mean(getattr(self, field), allowed)}"
                 )
         object.__setattr__(self, "targets", _index_tuple(self.targets, "targets"))
         if not self.targets:

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from recollective.data import Interactions
-from recollective.errors import DataError, InvalidParameterError
+from recollective.errors import DataError, InvalidParameterError, unknown_name
 from recollective.models._params import HyperParameters
 
 __all__ = [
@@ -121,7 +121,7 @@ def check_labels(labels, n_users: int, owner: str) -> np.ndarray:
 def detector_class(name: str):
     """The class registered under ``name`` (``InvalidParameterError`` listing the known names otherwise)."""
     if name not in _CLASSES:
-        raise InvalidParameterError(f"unknown detector {name!r}; choose one of: {', '.join(DETECTOR_NAMES)}")
+        raise InvalidParameterError(unknown_name("detector", name, DETECTOR_NAMES))
     module, attribute = _CLASSES[name]
     return getattr(importlib.import_module(module), attribute)
 

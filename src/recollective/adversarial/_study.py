@@ -36,7 +36,7 @@ from recollective.campaigns._evaluate import target_audience
 from recollective.campaigns._participants import user_embedding
 from recollective.campaigns._spec import PARTICIPANT_POLICIES, Campaign
 from recollective.data import Interactions
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, did_you_mean, unknown_name
 from recollective.models import Recommender, make_model
 
 __all__ = ["STUDY_COLUMNS", "fit_on_injection", "run_attack_study", "study_stream", "training_injection"]
@@ -173,6 +173,7 @@ def run_attack_study(
     if participants not in PARTICIPANT_POLICIES or participants == "explicit":
         raise InvalidParameterError(
             f"participants must be one of random, majority, fans, closest; got {participants!r}"
+            f"{did_you_mean(participants, ('random', 'majority', 'fans', 'closest'))}"
         )
     if isinstance(detectors, str):
         detectors = [detectors]
@@ -364,4 +365,4 @@ def _check_subset(values, allowed, name: str) -> None:
         raise InvalidParameterError(f"{name} must be a sequence of names (e.g. ({values!r},)); got a string")
     bad = [v for v in values if v not in allowed]
     if bad:
-        raise InvalidParameterError(f"{name}: unknown value {bad[0]!r}; choose among {', '.join(allowed)}")
+        raise InvalidParameterError(f"{name}: {unknown_name('value', bad[0], allowed)}")

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from recollective.campaigns._spec import PARTICIPANT_POLICIES, POSITION_POLICIES
-from recollective.errors import ConfigError
+from recollective.errors import ConfigError, did_you_mean, plain_message
 from recollective.models._registry import MODEL_NAMES
 
 __all__ = [
@@ -109,7 +109,8 @@ class CampaignSection(_Section):
         bad = [v for v in value if v not in PARTICIPANT_POLICIES or v == "explicit"]
         if bad or not value:
             allowed = ", ".join(p for p in PARTICIPANT_POLICIES if p != "explicit")
-            raise ValueError(f"each entry must be one of {allowed}; got {bad or value}")
+            raise ValueError(f"each entry must be one of {allowed}; got {bad or value}"
+                             f"{did_you_mean(bad[0], allowed.split(', ')) if bad else ''}")
         return value
 
     @field_validator("positions")
@@ -117,7 +118,8 @@ class CampaignSection(_Section):
     def _positions(cls, value):
         bad = [v for v in value if v not in POSITION_POLICIES]
         if bad or not value:
-            raise ValueError(f"each entry must be one of {', '.join(POSITION_POLICIES)}; got {bad or value}")
+            raise ValueError(f"each entry must be one of {', '.join(POSITION_POLICIES)}; got {bad or value}"
+                             f"{did_you_mean(bad[0], POSITION_POLICIES) if bad else ''}")
         return value
 
     @field_validator("sizes")
@@ -146,7 +148,9 @@ class SweepConfig(_Section):
     def _models(cls, value):
         bad = [name for name in value if name not in MODEL_NAMES]
         if bad:
-            raise ValueError(f"unknown model(s) {bad}; choose from {', '.join(MODEL_NAMES)}")
+            raise ValueError(
+                f"unknown model(s) {bad}; choose from {', '.join(MODEL_NAMES)}{did_you_mean(bad[0], MODEL_NAMES)}"
+            )
         for name, params in value.items():
             for key, param in params.items():
                 if isinstance(param, float) and not math.isfinite(param):
@@ -173,9 +177,10 @@ def read_toml(path) -> dict:
 
 
 def validation_problems(error: ValidationError) -> str:
-    """pydantic's errors as ``dotted.field: message`` joined by ``; `` (a boolean given for a number says so)."""
+    """pydantic's errors as ``dotted.field: message`` joined by ``; `` (a boolean given for a number says so;
+    pydantic's own prefixes such as ``Value error, `` left out)."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
+        f"{'.'.join(str(p) for p in item['loc']) or '(top level)'}: {plain_message(item['msg'])}"
         + (f" (got {str(item['input']).lower()})" if isinstance(item.get("input"), bool) else "")
         for item in error.errors()
     )

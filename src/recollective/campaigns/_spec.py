@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, did_you_mean
 
 __all__ = ["PARTICIPANT_POLICIES", "POSITION_POLICIES", "Campaign"]
 
@@ -66,10 +66,12 @@ class Campaign:
         if self.participants not in PARTICIPANT_POLICIES:
             raise InvalidParameterError(
                 f"campaign.participants must be one of {', '.join(PARTICIPANT_POLICIES)}; got {self.participants!r}"
+                f"{did_you_mean(self.participants, PARTICIPANT_POLICIES)}"
             )
         if self.position not in POSITION_POLICIES:
             raise InvalidParameterError(
                 f"campaign.position must be one of {', '.join(POSITION_POLICIES)}; got {self.position!r}"
+                f"{did_you_mean(self.position, POSITION_POLICIES)}"
             )
         size = self.size
         if isinstance(size, bool) or not isinstance(size, int | float | np.integer | np.floating):

@@ -1,6 +1,7 @@
 """The ``recollective`` command line: a root app with one module per command group.
 
-Errors from the library become one ``error: ...`` line on stderr and exit status 2; usage errors exit 2 too.
+Errors from the library and usage errors (an unknown option, a bad value) become one ``error: ...`` line on stderr
+and exit status 2.
 Commands that produce results take ``--json`` (one JSON document on stdout, nothing else there).
 """
 
@@ -10,6 +11,7 @@ import typer
 
 from recollective import __version__
 from recollective.cli import attack_study  # noqa: F401  (registers `attack study`)
+from recollective.cli._output import OneLineUsageErrors
 from recollective.cli.attack import attack_app
 from recollective.cli.campaign import campaign_app
 from recollective.cli.campaign_design import design as campaign_design
@@ -25,6 +27,7 @@ from recollective.cli.survey import survey_app
 
 app = typer.Typer(
     name="recollective",
+    cls=OneLineUsageErrors,
     help="Simulate, plan and evaluate collective action in recommender systems.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, unknown_name
 from recollective.models._registry import MODEL_NAMES
 
 __all__ = [
@@ -172,8 +172,7 @@ def _split_name(text) -> SplitName:
     try:
         return SplitName(text)
     except ValueError:
-        choices = ", ".join(name.value for name in SplitName)
-        raise typer.BadParameter(f"{text!r} is not one of {choices}.") from None
+        raise typer.BadParameter(unknown_name("split method", text, [name.value for name in SplitName])) from None
 
 
 SplitOpt = Annotated[

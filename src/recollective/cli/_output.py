@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -12,11 +14,13 @@ from collections.abc import Callable
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from recollective._jsonable import to_jsonable
-from recollective.errors import RecollectiveError
+from recollective.errors import RecollectiveError, plain_message, unknown_name
 
 __all__ = [
+    "OneLineUsageErrors",
     "before_after_table",
     "console",
     "emit_json",
@@ -104,6 +108,79 @@ def handles_errors(command: Callable) -> Callable:
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+# Click's usage errors (a missing or unknown option, a bad value); found through BadParameter because Typer vendors
+# its own copy of Click from 0.2x on and uses Click itself before.
+_USAGE_ERROR = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+_NOT_ONE_OF = re.compile(r"(?P<value>'.*') is not one of (?P<choices>'.*')\.?$", re.DOTALL)
+# what a value of these flags is called in "unknown <noun> 'x'" (otherwise the flag's name)
+_CHOICE_NOUNS = {"--duplicates": "duplicates policy", "--split": "split method"}
+
+
+def usage_message(error) -> str:
+    """One line for a Click usage error: a value outside an option's choices as ``unknown model 'eaze'; did you
+    mean 'ease'? (choices: ...)``, any other without a library's prefix (pydantic's ``Value error, ``), followed by
+    where to find the usage."""
+    import ast
+
+    message = " ".join(plain_message(str(getattr(error, "message", "") or error)).split())
+    param = getattr(error, "param", None)
+    choice = _NOT_ONE_OF.match(message)
+    if choice and param is not None and getattr(param, "opts", None):
+        flag = max(param.opts, key=len)
+        noun = _CHOICE_NOUNS.get(flag, flag.lstrip("-").replace("-", " "))
+        with contextlib.suppress(ValueError, SyntaxError):  # not Python literals after all: the plain message
+            choices = [ast.literal_eval(c) for c in re.findall(r"'(?:[^'\\]|\\.)*'", choice["choices"])]
+            return unknown_name(noun, ast.literal_eval(choice["value"]), choices)
+    if message.startswith("unknown "):  # our own parsers' unknown_name messages
+        return message
+    line = _pydantic_line(error, param) or " ".join(plain_message(error.format_message()).split())
+    ctx = getattr(error, "ctx", None)
+    if ctx is not None:
+        line += f" (usage: {ctx.command_path} --help)"
+    return line
+
+
+def _pydantic_line(error, param) -> str | None:
+    """``--k must be a valid integer; got 'abc'`` for a value Typer checked with pydantic (its ValidationError is
+    the cause), else None."""
+    cause = error.__cause__
+    if param is None or not getattr(param, "opts", None) or not callable(getattr(cause, "errors", None)):
+        return None
+    try:
+        first = cause.errors()[0]
+    except (IndexError, TypeError):
+        return None
+    text = plain_message(str(first.get("msg", "")))
+    text = re.sub(r"^Input should be ", "must be ", text)
+    text = re.sub(r", unable to parse .*$", "", text)
+    return f"{max(param.opts, key=len)} {text}; got {first.get('input')!r}"
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    try:
+        yield
+    except _USAGE_ERROR as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # no arguments: Click prints the help
+            raise
+        err_console.print(f"error: {_readable(usage_message(error))}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The root command group: a usage error anywhere below it (an unknown command or option, a missing option, a
+    value of the wrong type or outside its choices) is one ``error: ...`` line on stderr and exit status 2, as
+    library errors are (:func:`handles_errors`), instead of Click's usage block and framed message."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
 
 
 def parse_index_list(text: str, option: str) -> list[int]:

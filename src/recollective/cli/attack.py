@@ -19,7 +19,7 @@ from recollective.cli._data_source import DataSource, with_data_options
 from recollective.cli._options import JsonOpt, ModelName, parse_floats, parse_params, parse_size, split_list
 from recollective.cli._output import before_after_table, console, emit_json, err_console, fmt, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, unknown_name
 
 __all__ = ["attack_app"]
 
@@ -63,7 +63,7 @@ def _names(text: str, option: str, allowed) -> list[str]:
         raise InvalidParameterError(f"{option} is empty; choose among {', '.join(allowed)}")
     bad = [name for name in names if name not in allowed]
     if bad:
-        raise InvalidParameterError(f"{option}: unknown value {bad[0]!r}; choose among {', '.join(allowed)}")
+        raise InvalidParameterError(f"{option}: {unknown_name('value', bad[0], allowed)}")
     return list(dict.fromkeys(names))
 
 
@@ -77,7 +77,7 @@ def _action(kind, targets, size, filler_size, intent, accounts, n_selected, budg
         return Campaign(item_idx, participants=participants, size=parse_size(size),
                         rating=float(train.matrix.data.max()))
     if kind not in ATTACK_KINDS:
-        raise InvalidParameterError(f"--kind must be one of {', '.join(ATTACK_KINDS)} or benign; got {kind!r}")
+        raise InvalidParameterError(f"--kind: {unknown_name('attack kind', kind, (*ATTACK_KINDS, 'benign'))}")
     return Attack(kind, item_idx, intent=intent, size=parse_size(size), filler_size=parse_size(
         filler_size, "--filler-size"), n_selected=n_selected, accounts=accounts, budget=budget)
 

@@ -19,7 +19,7 @@ from recollective.cli._options import JsonOpt, ModelName, parse_floats
 from recollective.cli._output import console, emit_json, err_console, fmt, handles_errors
 from recollective.cli._setup import Setup, with_setup
 from recollective.cli.campaign import PositionOpt
-from recollective.errors import DataError, InvalidParameterError
+from recollective.errors import DataError, InvalidParameterError, unknown_name
 
 __all__ = ["design", "read_pool"]
 
@@ -134,7 +134,7 @@ def design(
     from recollective.campaigns import POSITION_POLICIES
 
     if position not in POSITION_POLICIES:
-        raise InvalidParameterError(f"--position must be one of {', '.join(POSITION_POLICIES)}; got {position!r}")
+        raise InvalidParameterError(f"--position: {unknown_name('position policy', position, POSITION_POLICIES)}")
     if position != "append" and train.order is None:
         raise InvalidParameterError(
             f"--position {position} needs ordered interactions (load the data with --order-col); use append"

@@ -47,7 +47,7 @@ from recollective.campaigns._config import (
     validation_problems,
 )
 from recollective.campaigns._sweep import ROW_METRICS
-from recollective.errors import ConfigError, InvalidParameterError
+from recollective.errors import ConfigError, InvalidParameterError, did_you_mean
 
 __all__ = ["METRICS", "ExperimentConfig", "WorldSection", "load_experiment_config", "parse_experiment_config"]
 
@@ -134,7 +134,9 @@ class ExperimentConfig(SweepConfig):
     def _metrics(cls, value):
         bad = [name for name in value if name not in METRICS]
         if bad:
-            raise ValueError(f"unknown metric(s) {bad}; choose from {', '.join(METRICS)}")
+            raise ValueError(
+                f"unknown metric(s) {bad}; choose from {', '.join(METRICS)}{did_you_mean(bad[0], METRICS)}"
+            )
         return _listed_once(value, "metrics")
 
     @field_validator("seeds")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 
-from recollective.errors import InvalidParameterError, RecollectiveError
+from recollective.errors import InvalidParameterError, RecollectiveError, did_you_mean
 
 __all__ = ["EXECUTORS", "LocalExecutor", "RayExecutor", "make_executor"]
 
@@ -145,7 +145,9 @@ class RayExecutor:
 def make_executor(kind: str = "local", workers: int = 1, address: str | None = None):
     """A :class:`LocalExecutor` or :class:`RayExecutor` (InvalidParameterError naming the option otherwise)."""
     if kind not in EXECUTORS:
-        raise InvalidParameterError(f"--executor must be one of {', '.join(EXECUTORS)}; got {kind!r}")
+        raise InvalidParameterError(
+            f"--executor must be one of {', '.join(EXECUTORS)}; got {kind!r}{did_you_mean(kind, EXECUTORS)}"
+        )
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidParameterError(f"--workers must be an integer >= 1; got {workers!r}")
     if kind == "local":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, unknown_name
 
 __all__ = ["MODEL_NAMES", "make_model", "model_class"]
 
@@ -22,7 +22,7 @@ MODEL_NAMES = tuple(_CLASSES)
 def model_class(name: str):
     """The class registered under ``name`` (``InvalidParameterError`` listing the known names otherwise)."""
     if name not in _CLASSES:
-        raise InvalidParameterError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}")
+        raise InvalidParameterError(unknown_name("model", name, MODEL_NAMES))
     import importlib
 
     module, attribute = _CLASSES[name]

@@ -39,7 +39,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from recollective.errors import ConfigError
+from recollective.errors import ConfigError, plain_message
 from recollective.survey import _schema
 from recollective.survey._schema import RESPONDENT_ID, Instrument
 from recollective.survey._schema_checks import check_references
@@ -67,7 +67,7 @@ def _format_validation_error(error: ValidationError, data: dict, source: str) ->
             entry = questions[loc[1]] if loc[1] < len(questions) else None
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                 field += f" (question {entry['id']!r})"
-        message = item["msg"]
+        message = plain_message(item["msg"])
         if item["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling"
         parts.append(f"{field}: {message}")

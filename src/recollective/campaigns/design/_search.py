@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from recollective.campaigns.design._gains import gain_kind, target_gains
 from recollective.data import Interactions
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, did_you_mean
 from recollective.models import Recommender
 
 __all__ = ["Action", "SearchResult", "search_strategy"]
@@ -173,7 +173,10 @@ def search_strategy(
     from recollective.campaigns._spec import POSITION_POLICIES
 
     if position not in POSITION_POLICIES:
-        raise InvalidParameterError(f"position must be one of {', '.join(POSITION_POLICIES)}; got {position!r}")
+        raise InvalidParameterError(
+            f"position must be one of {', '.join(POSITION_POLICIES)}; got {position!r}"
+            f"{did_you_mean(position, POSITION_POLICIES)}"
+        )
     if position != "append" and train.order is None:
         raise InvalidParameterError(
             f"position {position!r} needs ordered interactions (a timestamp or position column); use append"
