@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recollective.cli._glossary import radius_lines, uncertified_lines
 from recollective.cli._options import JsonOpt, parse_collective
 from recollective.cli._output import console, emit_json, err_console, handles_errors, parse_index_list, short_indices
 from recollective.cli.game_incentives import incentives
+from recollective.cli.game_joint import joint, joint_window_command
 from recollective.cli.game_online import online
 from recollective.cli.game_theory import theory
 from recollective.errors import InvalidParameterError
@@ -23,6 +25,8 @@ game_app = typer.Typer(
 game_app.command("online")(online)
 game_app.command("incentives")(incentives)
 game_app.command("theory")(theory)
+game_app.command("joint")(joint)
+game_app.command("joint-window")(joint_window_command)
 
 
 class RuleName(StrEnum):
@@ -267,6 +271,8 @@ def window(
         f"endpoints accurate to {result.tolerance:.2g}; {result.n_evaluations} evaluations; "
         f"{len(result.uncertified)} uncertified cell(s)"
     )
+    for line in uncertified_lines(result.uncertified, result.x_max):
+        console.print(line)
     for path in document.get("plots", []):
         console.print(f"plot: {path}")
 
@@ -386,6 +392,8 @@ def certify(
         return
     console.print(f"k* = {report['k_star']}; certified radius (spectral norm) = {_fmt(report['radius'])}")
     console.print(f"binding constraint: {report['binding']}; rank-rule radius = {_fmt(report['rank_radius'])}")
+    for line in radius_lines(report["radius"], report["binding"]):
+        console.print(line)
     smallest = report["smallest_change_found"]
     if smallest is None:
         console.print(f"no outcome change found along {n_trials} random directions")
