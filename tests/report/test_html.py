@@ -5,6 +5,7 @@ import base64
 import csv
 import math
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -17,7 +18,16 @@ from experiments.helpers import SMALL_GRID
 from recollective.campaigns import summarize_rows
 from recollective.errors import DataError
 from recollective.report.html import read_run, write_report
-from report.run_folders import MALICIOUS, N_BINS, sweep_rows, write_game_files, write_store, write_sweep_folder
+from report.run_folders import (
+    MALICIOUS,
+    MANY_MODELS,
+    N_BINS,
+    many_lines_rows,
+    sweep_rows,
+    write_game_files,
+    write_store,
+    write_sweep_folder,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -282,3 +292,117 @@ def test_a_run_of_the_experiment_runner_is_reported(tmp_path):
         row = next(csv.DictReader(handle))
     stored = [r for r in run.rows if r["size"] == 15]
     assert float(row["unchanged_share"]) == pytest.approx(np.mean([r["unchanged_share"] for r in stored]))
+
+
+class Outline(HTMLParser):
+    """Section ids in order, the text of each section's h2, and whether a section sits inside <details>."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self.titles, self.collapsed = [], [], set()
+        self._in_h2 = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "section":
+            self.sections.append(dict(attrs).get("id"))
+            self.titles.append("")
+        elif tag == "h2":
+            self._in_h2 = True
+        elif tag == "details" and self.sections:
+            self.collapsed.add(self.sections[-1])
+
+    def handle_endtag(self, tag):
+        if tag == "h2":
+            self._in_h2 = False
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.titles[-1] += data
+
+
+PER_MODEL_FIGURES = {"exposure", "amplification", "group_accuracy", "popularity_bias", "externalities",
+                     "pareto_shares"}
+
+
+@pytest.fixture(scope="module")
+def many_lines_report(tmp_path_factory):
+    """A run of four models x two participant policies: eight lines, more than the six the report once kept."""
+    run = write_store(tmp_path_factory.mktemp("runs") / "many", rows=list(many_lines_rows()), name="many")
+    write_game_files(run / "game")
+    return run, write_report(run)
+
+
+def figure_tables(tags, html_dir):
+    """Per-model figures of a parsed page: {CSV stem: (data-models, rows of the CSV the figure links to)}."""
+    figures, current = {}, None
+    for tag, attrs in tags:
+        if tag == "figure":
+            current = attrs if attrs.get("data-per-model") else None
+        elif tag == "a" and current is not None and attrs["href"].endswith(".csv"):
+            with (html_dir / attrs["href"]).open(newline="", encoding="utf-8") as handle:
+                figures[Path(attrs["href"]).stem] = (current["data-models"].split("\n"), list(csv.DictReader(handle)))
+            current = None
+    return figures
+
+
+def check_story_and_models(page: str, html_dir: Path, rows) -> None:
+    """The first section is the summary with one sentence per model, the provenance comes last and collapsed,
+    and every per-model figure's data holds every model (and every line) of the run."""
+    outline = Outline()
+    outline.feed(page)
+    assert outline.sections[0] == "summary" and outline.titles[0] == "Summary"
+    assert outline.sections[-1] == "provenance" and outline.collapsed == {"provenance"}
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    lines = {(r["model"], r["participants"]) for r in rows}
+    figures = figure_tables(parse(page), html_dir)
+    assert set(figures) == PER_MODEL_FIGURES
+    for stem, (named, table) in figures.items():
+        assert named == models, stem
+        assert {(r["model"], r["participants"]) for r in table} == lines, stem
+
+
+def test_the_page_opens_with_the_summary_and_every_figure_has_every_model(many_lines_report):
+    run, document = many_lines_report
+    rows = many_lines_rows()
+    page = document["html"].read_text(encoding="utf-8")
+    check_story_and_models(page, run, rows)
+    assert len({(r["model"], r["participants"]) for r in rows}) == 8 > 6
+    summary = page[page.index('<section id="summary">'):page.index("</section>")]
+    sentences = re.findall(r"<li>(.*?)</li>", summary)
+    assert [s.split(":")[0] for s in sentences] == [*MANY_MODELS, "One-shot game"]
+    assert sentences[-1] == ("One-shot game: the collective&#x27;s uprating x raises social welfare for x in "
+                             "[3.16, 3.93], and leaves nobody worse off for x in [3.16, 3.93].")  # window.csv's rows
+    # the sentence of a model names its largest exposure gain, from the rows averaged over seeds
+    cells = [r for r in summarize_rows(list(rows)) if r["model"] == "knn"]
+    best = max(cells, key=lambda r: (r["target_exposure_after"] - r["target_exposure_before"], -r["n_participants"]))
+    knn = sentences[0]
+    assert f"with {best['n_participants']:.0f} {best['participants']} participants" in knn
+    assert f"NDCG@k {best['ndcg_before']:.3f} → {best['ndcg_after']:.3f}" in knn
+
+
+def test_the_story_check_fails_when_a_model_is_dropped(many_lines_report):
+    """The check above is not vacuous: a figure whose table lost a model fails it."""
+    run, document = many_lines_report
+    page = document["html"].read_text(encoding="utf-8")
+    table = run / "report_files" / "amplification.csv"
+    kept = table.read_text(encoding="utf-8")
+    try:
+        table.write_text("\n".join(line for line in kept.splitlines() if not line.startswith("ease,")) + "\n",
+                         encoding="utf-8")
+        with pytest.raises(AssertionError, match="amplification"):
+            check_story_and_models(page, run, many_lines_rows())
+    finally:
+        table.write_text(kept, encoding="utf-8")
+    with pytest.raises(AssertionError):
+        check_story_and_models(page.replace('<section id="summary">', '<section id="x">', 1), run,
+                               many_lines_rows())
+
+
+@needs_chromium
+def test_chromium_shows_the_summary_first_and_every_model_in_every_figure(many_lines_report, tmp_path):
+    """The DOM as headless Chromium builds it: summary first, provenance last and collapsed, and each per-model
+    figure's data (the CSV its links name, and its data-models) holds all four models and all eight lines."""
+    run, document = many_lines_report
+    dom = run_chromium(document["html"].as_uri(), tmp_path / "profile", "--dump-dom")
+    assert console_messages(dom.stderr) == []
+    check_story_and_models(dom.stdout, run, many_lines_rows())

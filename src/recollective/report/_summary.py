@@ -127,7 +127,8 @@ def headline_sentences(summary: list[dict], k=None, utility: str = "NDCG") -> li
         seeds = int(best.get("n_seeds", 1))
         interval = ""
         if seeds > 1 and low is not None and high is not None:
-            interval = (f" (the same in all {seeds} seeds)" if _percent(low) == _percent(high) else
+            same = "both" if seeds == 2 else f"all {seeds}"
+            interval = (f" (the same in {same} seeds)" if _percent(low) == _percent(high) else
                         f" (95% t-interval over {seeds} seeds: {_percent(low)}–{_percent(high)})")
         before, after = best["target_exposure_before"], best["target_exposure_after"]
         if after - before <= 0:
