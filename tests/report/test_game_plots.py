@@ -139,3 +139,30 @@ def test_svg_output_is_deterministic(game, tmp_path):
 def test_importing_the_package_does_not_import_matplotlib():
     code = "import sys, recollective, recollective.report; assert 'matplotlib' not in sys.modules, 'imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_game_figures_keep_their_legends_below_the_axes(game, tmp_path, monkeypatch):
+    """No legend sits inside an axes, where it could cover a line: both figures carry one figure legend."""
+    from recollective.report import game_plots
+
+    instance, result = game
+    figures = []
+
+    def keep(figure, png, svg):
+        figures.append(figure)
+        save(figure, png, svg)
+
+    save = game_plots.save_figure
+    monkeypatch.setattr(game_plots, "save_figure", keep)
+    plot_window(result, tmp_path / "window", user_group=instance.user_group)
+    truthful = outcome(instance.R_true, instance.R_true, instance.alpha)
+    plot_spectrum(truthful, truthful, instance.alpha, tmp_path / "spectrum")
+    assert len(figures) == 2
+    for figure in figures:
+        assert [ax.get_legend() for ax in figure.axes] == [None] * len(figure.axes)
+        (legend,) = figure.legends
+        figure.canvas.draw()
+        extent = legend.get_window_extent(figure.canvas.get_renderer())
+        assert not any(extent.overlaps(ax.get_window_extent()) for ax in figure.axes)
+    labels = [text.get_text() for text in figures[0].legends[0].get_texts()]
+    assert "SW under the strategy" in labels and "collective members" in labels  # both panels' entries

@@ -161,7 +161,6 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
         )
         top.set_ylabel("social welfare SW")
         top.set_title(title, loc="left")
-        top.legend(loc="best", ncols=2)
         top.tick_params(labelbottom=False)
 
         for name, label, _ in groups:
@@ -171,7 +170,8 @@ def plot_window(result: WindowResult, path_stem, user_group=None, title: str | N
         bottom.plot([], [], color=fig.GREY, linestyle="--", linewidth=1.0, label="truthful (same colour)")
         bottom.set_ylabel(r"mean utility $w_u$ per group")
         bottom.set_xlabel(r"uprating value $x$ (reported by every member on every target)")
-        bottom.legend(loc="best", ncols=2)
+        handles = [handle for ax in (top, bottom) for handle in ax.get_legend_handles_labels()[0]]
+        figure.legend(handles=handles, loc="outside lower center", ncols=3)  # below the panels, off the data
 
         save_figure(figure, png, svg)
     return [png, svg, csv_path]
@@ -367,6 +367,6 @@ def plot_spectrum(
         ax.set_xlabel("index $j$")
         ax.set_ylabel("singular value $s_j$" + ("  (log scale)" if log_scale else ""))
         ax.set_title(title, loc="left")
-        ax.legend(loc="upper right")
+        figure.legend(loc="outside lower center", ncols=3)  # below the axes, off the data
         save_figure(figure, png, svg)
     return [png, svg, csv_path]
