@@ -71,6 +71,9 @@ def test_run_the_benign_campaign_prints_tables(tmp_path):
     assert result.exit_code == 0, result.output
     assert "benign: 10 participants added 10 interactions" in result.stdout
     assert "benefit: target exposure in the audience" in result.stdout and "benign flagged" in result.stdout
+    # PCA-VarSelect ranks these participants below ordinary users (AUC 0.26): said in plain words under the table
+    assert "AUC < 0.5 (pca): the detector ranks the benign participants as *less* suspicious than ordinary" in (
+        " ".join(result.stdout.split()))
 
 
 def test_detect_lists_a_planted_dense_block_first(tmp_path):
@@ -186,3 +189,15 @@ def test_detect_prints_account_ids_as_they_are_never_as_markup(tmp_path):
     result = runner.invoke(app, ["attack", "detect", *data, "--detector", "fraudar", "--top", str(N_BOTS)])
     assert result.exit_code == 0, result.output  # once: MarkupError on the id "[/]"
     assert "[/]" in result.stdout and "[bold]Bo[/bold]ld" in result.stdout
+
+
+def test_study_table_says_what_an_auc_below_one_half_means(tmp_path):
+    data = _write(tmp_path)
+    result = runner.invoke(app, ["attack", "study", *data, *COMMON, "--sizes", "10", "--seeds", "0",
+                                 "--kinds", "average", "--filler-size", "5", "--detectors", "pca,fraudar",
+                                 "--flag-shares", "0.1", "--report-flag-share", "0.1", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "detector performance" in text
+    assert ("AUC < 0.5 (fraudar on average, pca on benign collective): the detector ranks the coordinated accounts "
+            "(attackers or participants) as *less* suspicious than ordinary users") in text

@@ -48,6 +48,9 @@ def test_run_by_author_prints_a_table(tmp_path):
                                  "--participants", "closest", "--size", "20", "--k", "5", "--test-fraction", "0.3"])
     assert result.exit_code == 0, result.output
     assert "target exposure in the audience" in result.stdout and "participants worse off" in result.stdout
+    # amplification is undefined before and after here: the table's – comes with what it means
+    assert "  amplification –: undefined: no other items are as frequent in training" in result.stdout
+    assert "Read the target exposure rows (the absolute change) instead." in " ".join(result.stdout.split())
 
 
 def test_plan_prints_an_actionable_plan(tmp_path):

@@ -84,6 +84,24 @@ def test_window_human_output_names_the_windows(instance_file):
     assert result.exit_code == 0, result.output
     assert "Pareto window:" in result.stdout
     assert "effective window:" in result.stdout
+    # the count of uncertified cells comes with what such a cell is (all of [0, 10] on this generated instance)
+    assert "536 uncertified cell(s)" in result.stdout
+    assert "  uncertified cells (100% of [0, 10], each at most 0.0195 wide): both ends" in result.stdout
+    assert "a change narrower than one cell could hide there" in " ".join(result.stdout.split())
+
+
+def test_certify_explains_the_radius_in_plain_words(instance_file, tmp_path):
+    result = invoke("game", "certify", instance_file, "--n-trials", 2)
+    assert result.exit_code == 0, result.output
+    assert "certified radius (spectral norm) = 0" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "radius 0: no perturbation of the preferences, however small, is certified to keep this outcome" in text
+    assert "Here user 60's top item is decided by a tie" in text
+    path = tmp_path / "small.npz"
+    np.savez(path, R_true=np.array([[3.0, 1.0, 0.0], [1.0, 2.5, 0.2], [0.0, 0.3, 2.0]]), alpha=0.5)
+    result = invoke("game", "certify", path, "--n-trials", 2)
+    assert "every change of the reported preferences with spectral norm below it keeps k* and every user's top" in (
+        " ".join(result.stdout.split()))
 
 
 def test_search_json_finds_a_pareto_strategy(instance_file):

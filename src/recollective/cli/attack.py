@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from recollective.cli._data_source import DataSource, with_data_options
+from recollective.cli._glossary import inverted_auc_lines
 from recollective.cli._options import JsonOpt, ModelName, parse_floats, parse_params, parse_size, split_list
 from recollective.cli._output import before_after_table, console, emit_json, err_console, fmt, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
@@ -196,6 +197,9 @@ def _print_run(result: dict) -> None:
                       fmt(row["benign_flagged_share"], ".1%"), fmt(row["benefit_lost"]), fmt(row["harm_avoided"]),
                       fmt(row["ndcg_lost"]))
     console.print(table)
+    who = "the benign participants" if result["action"] == "benign" else "the attack's accounts"
+    for line in inverted_auc_lines(result["detection"], who):
+        console.print(line)
     for name, value in result["cv_auc"].items():
         console.print(f"{name}: cross-validated AUC on its training injection {fmt(value)}")
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recollective.cli._glossary import inverted_auc_lines
 from recollective.cli._options import JsonOpt, ModelName, QuietOpt, parse_floats, parse_size, split_list
 from recollective.cli._output import (
     console,
@@ -165,5 +166,9 @@ def _print_study(document: dict) -> None:
                       _pm(e["roc_auc"], e["roc_auc_sd"]), fmt(e["precision"], ".3f"), fmt(e["recall"], ".3f"),
                       fmt(e["f1"], ".3f"), fmt(e["benign_flagged_share"], ".1%"))
     console.print(table)
+    named = [{"detector": f"{e['detector']} on {action_label(e['action'], e['accounts'])}", "roc_auc": e["roc_auc"]}
+             for e in document["detection"]]
+    for line in inverted_auc_lines(named, "the coordinated accounts (attackers or participants)"):
+        console.print(line)
     console.print(f"wrote {', '.join(Path(f).name for f in document['files'])} to {document['out']} in "
                   f"{document['seconds']:.0f} s")

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recollective.cli._glossary import amplification_lines
 from recollective.cli._options import JsonOpt, ModelName, option_group, parse_size, split_list
 from recollective.cli._output import before_after_table, console, emit_json, err_console, fmt, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
@@ -148,6 +149,8 @@ def _print_run(result: dict) -> None:
         ("Gini of exposure", "gini"),
     ]
     console.print(before_after_table(result, rows))
+    for line in amplification_lines(result.get("amplification_before"), result.get("amplification_after")):
+        console.print(line)
     console.print(
         f"users better / unchanged / worse off: {result['better_share']:.1%} / {result['unchanged_share']:.1%} / "
         f"{result['worse_share']:.1%}; participants worse off: {fmt(result['participants_worse_share'], '.1%')} "
