@@ -55,7 +55,7 @@ SKY, BLACK = "#56B4E9", "#000000"
 PALETTE = (BLUE, VERMILION, GREEN, PURPLE, ORANGE, GREY)
 #: One colour per model (Okabe–Ito without yellow, which is unreadable on white; the first five far apart); see
 #: :func:`line_style`.
-MODEL_COLOURS = (BLUE, VERMILION, GREEN, PURPLE, BLACK, SKY, ORANGE)
+MODEL_COLOURS = (BLUE, VERMILION, GREEN, PURPLE, SKY, ORANGE, BLACK)
 # Line styles and markers per variant (participant policy and position); ":" is kept for "before" lines.
 _LINESTYLES = ("-", "--", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)))
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from recollective.errors import InvalidParameterError
-from recollective.report._figures import BLACK, GREY, WIDTH, line_style
+from recollective.report._figures import GREY, WIDTH, line_style
 
 __all__ = ["Lines", "model_axes", "panel_legend", "text_label", "values"]
 
@@ -79,7 +79,7 @@ class Lines:
         handles = [Line2D([], [], color=GREY, linestyle=":", linewidth=1.6, label="before (no campaign)")]
         for index, variant in enumerate(self.variants):
             style = line_style(0, index)
-            handles.append(Line2D([], [], color=BLACK, linewidth=2, linestyle=style["linestyle"],
+            handles.append(Line2D([], [], color=GREY, linewidth=2, linestyle=style["linestyle"],
                                   marker=style["marker"], label=f"after, {self.variant_name((None, *variant))} "
                                   "participants"))
         if band:

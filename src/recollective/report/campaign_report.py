@@ -25,7 +25,6 @@ import numpy as np
 from recollective.errors import InvalidParameterError
 from recollective.report import _figures as fig
 from recollective.report._figures import (
-    BLACK,
     STYLE,
     WIDTH,
     line_style,
@@ -180,7 +179,7 @@ def plot_group_accuracy(summary_rows: list[dict], path_stem, *, group_utility: s
                    Line2D([], [], linestyle="none", marker="o", color=fig.GREY,
                           label="after, with its " + interval_method(grouped.n_seeds()).replace(", clipped",
                                                                                                    ",\nclipped"))]
-        handles += [Line2D([], [], linestyle="none", marker=line_style(0, v)["marker"], color=BLACK,
+        handles += [Line2D([], [], linestyle="none", marker=line_style(0, v)["marker"], color=fig.GREY,
                            label=f"{grouped.variant_name((None, *variant))} participants")
                     for v, variant in enumerate(grouped.variants)]
         if len(subfigures) > len(grouped.models):  # a spare cell: the legend goes there

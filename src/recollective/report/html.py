@@ -5,9 +5,15 @@ resources, every dataset string HTML-escaped.
 ``recollective campaign sweep`` (``summary.json`` + ``rows.csv``), or a game-only folder of ``recollective demo``
 (``summary.json`` + ``window.csv`` / ``online.csv``) — and :func:`write_report` writes
 ``report.html`` plus its figures (PNG, SVG) and tables (CSV) in a folder beside it. The report reads results and
-never recomputes them: it only averages rows over seeds (:func:`recollective.campaigns.summarize_rows`) and plots.
-Optional sections (game windows, welfare over rounds, per-user Pareto scatters) appear when the run folder holds
-their files (``window.csv``, ``online.csv``, ``pareto_*.png``, at the top level or under ``game/``).
+never recomputes them: it only averages rows over seeds (:func:`recollective.campaigns.summarize_rows`, whose 95%
+t-intervals it clips to each quantity's range) and plots.
+
+The page opens with the story: a summary of what was asked (data, targets, models, the collective's policies and
+sizes, seeds), one sentence per model with its largest gain in target exposure, and the exposure figure; the
+figures follow, one panel (or line) for every model; the table of every cell and the provenance (versions,
+machine, configuration, timings, collapsed in ``<details>``) come last. Optional sections (game windows, welfare
+over rounds, per-user Pareto scatters) appear when the run folder holds their files (``window.csv``,
+``online.csv``, ``pareto_*.png``, at the top level or under ``game/``).
 """
 
 from __future__ import annotations
