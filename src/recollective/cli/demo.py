@@ -106,6 +106,85 @@ def _online_story(instance, strategy, seed: int, quick: bool = False) -> dict:
     }
 
 
+WIDTH = 118
+"""Characters per line of the demo's summary (wider lines are wrapped with an indent)."""
+
+
+def _wrapped(text: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, WIDTH, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+
+
+def summary_lines(summary: dict, instance, found, strategy, plots) -> list[str]:
+    """The demo's findings as short lines: the game, the online game, one line per model of the campaign sweep."""
+    gap, truthful = summary["gap"], summary["truthful"]
+    minority = truthful["n_minority_users"]
+    lines = [
+        "recollective demo: collective action against an alpha-tolerant SVD recommender",
+        f"instance: {instance.shape[0]} users x {instance.shape[1]} items ({minority} minority users, "
+        f"{instance.minority_items.size} minority items), alpha = {summary['alpha']:.6g}",
+        f"suppression: gap s_{gap['majority_rank']}(R_maj) = {gap['s_k_majority']:.6g} > alpha >= s_1(R_min) = "
+        f"{gap['s_1_minority']:.6g} ({'holds' if gap['holds'] else 'fails'}); truthful k* = {truthful['k_star']}",
+        f"  {truthful['minority_users_with_zero_utility']} of {minority} minority users get utility 0; minority "
+        f"welfare {truthful['minority_welfare']:.6g}",
+    ]
+    if strategy is None:
+        lines += _wrapped(f"no robust strategy found: {found.reason}")
+    else:
+        lo, hi = found.alphas
+        members = strategy.members.tolist()
+        lines += [
+            f"robust strategy: {len(members)} majority member{'s' if len(members) != 1 else ''} {members} "
+            f"report{'s' if len(members) == 1 else ''} x = {strategy.uprating:.6g} on minority item "
+            f"{strategy.targets.tolist()}",
+            f"  robust for alpha in [{lo:.6g}, {hi:.6g}] on {found.n_scenarios} scenario(s): the preferences as given "
+            "and perturbed, at several alphas",
+        ]
+        window = summary["window"]
+        lines += _wrapped(
+            "window over x in [0, 10]: Pareto "
+            + (", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in window["pareto_intervals"]) or "none")
+            + "; effective "
+            + (", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in window["effective_intervals"]) or "none")
+        )
+        strategic = summary["strategic"]
+        lines.append(
+            f"effect: k* {truthful['k_star']} -> {strategic['k_star']}, social welfare "
+            f"{truthful['social_welfare']:.6g} -> {strategic['social_welfare']:.6g}, minority welfare "
+            f"{found.minority_welfare_before:.6g} -> {found.minority_welfare_after:.6g}, members' worst-case change "
+            f"{found.members_worst_change:.6g}"
+        )
+        online, config = summary["online"], summary["online"]["config"]
+        lines += [
+            f"online game ({config['rounds']} rounds, {config['explore_rounds']} exploring, noise {config['noise']:g}, "
+            f"{len(online['seeds'])} seeds), last round (mean ± 95% interval):",
+            f"  minority welfare: truthful {online['truthful_minority']}, collective {online['collective_minority']}",
+            f"  welfare:          truthful {online['truthful_welfare']}, collective {online['collective_welfare']}",
+        ]
+    campaign = summary["campaign"]
+    lines += [
+        f"campaign sweep: {campaign['cells']['stored']} cells in {campaign['run_dir']}",
+        "largest gain in target exposure in the audience, per model:",
+    ]
+    best = campaign["best_per_model"]
+    width = max((len(name) for name in best), default=0)
+    for name, row in best.items():
+        before, after = row["target_exposure_before"], row["target_exposure_after"]
+        if row["gain"] > 0:
+            lines.append(
+                f"  {name:<{width}}  exposure {before:.0%} -> {after:.0%} with {row['n_participants']:.0f} "
+                f"{row['participants']} participants; NDCG {row['ndcg_before']:.3f} -> {row['ndcg_after']:.3f}"
+            )
+        else:
+            lines.append(f"  {name:<{width}}  exposure {before:.0%}, no gain at any size")
+    stems = list(dict.fromkeys(str(Path(path).with_suffix("")) for path in plots))
+    if stems:
+        kinds = ", ".join(dict.fromkeys(Path(path).suffix.lstrip(".") for path in plots))
+        lines += _wrapped(f"plots ({kinds} each): {', '.join(stems)}")
+    return lines
+
+
 def _report(out: Path, run_dir: Path, plots: list[Path]) -> str:
     """The game figures join the campaign run under ``game/``; the report goes to ``out/report.html``."""
     import shutil
@@ -226,60 +305,7 @@ def demo(
     if json_out:
         emit_json(summary)
         return
-    console.print("[bold]recollective demo: collective action against an alpha-tolerant SVD recommender[/bold]")
-    console.print(
-        f"instance: {instance.shape[0]} users x {instance.shape[1]} items "
-        f"({minority.size} minority users, {instance.minority_items.size} minority items), alpha = {alpha:.6g}"
-    )
-    console.print(
-        f"suppression: gap s_{gap.majority_rank}(R_maj) = {gap.s_majority:.6g} > alpha >= s_1(R_min) = "
-        f"{gap.s_minority:.6g} ({'holds' if gap.holds else 'fails'}); truthful k* = {truthful.rank}; "
-        f"{suppressed} of {minority.size} minority users get utility 0; minority welfare "
-        f"{summary['truthful']['minority_welfare']:.6g}"
-    )
-    if not found.found:
-        console.print(f"no robust strategy found: {found.reason}")
-    else:
-        lo, hi = found.alphas
-        console.print(
-            f"robust strategy: {strategy.n_members} majority member(s) {strategy.members.tolist()} report "
-            f"x = {strategy.uprating:.6g} on minority item {strategy.targets.tolist()} "
-            f"(robust for alpha in [{lo:.6g}, {hi:.6g}] and {found.n_scenarios} scenario(s))"
-        )
-        w = summary["window"]
-        console.print(
-            "window over x in [0, 10]: Pareto "
-            + (", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in w["pareto_intervals"]) or "none")
-            + "; effective "
-            + (", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in w["effective_intervals"]) or "none")
-        )
-        s = summary["strategic"]
-        console.print(
-            f"effect: k* {truthful.rank} -> {s['k_star']}, social welfare {truthful.social_welfare:.6g} -> "
-            f"{s['social_welfare']:.6g}, minority welfare {found.minority_welfare_before:.6g} -> "
-            f"{found.minority_welfare_after:.6g}, members' worst-case change {found.members_worst_change:.6g}"
-        )
-        o = summary["online"]
-        console.print(
-            f"online game ({ONLINE_ROUNDS} rounds, {ONLINE_EXPLORE} exploring, noise {ONLINE_NOISE}, "
-            f"{len(o['seeds'])} seeds), last round: minority welfare truthful {o['truthful_minority']} vs "
-            f"collective {o['collective_minority']}; welfare truthful {o['truthful_welfare']} vs collective "
-            f"{o['collective_welfare']}"
-        )
-    campaign = summary["campaign"]
-    console.print(
-        f"campaign sweep ({campaign['cells']['stored']} cells in {campaign['run_dir']}): the largest gain in "
-        "target exposure in the audience per model — "
-        + "; ".join(
-            f"{name} {row['target_exposure_before']:.1%} -> {row['target_exposure_after']:.1%} with "
-            f"{row['n_participants']:.0f} {row['participants']} participants (NDCG {row['ndcg_before']:.3f} -> "
-            f"{row['ndcg_after']:.3f})"
-            if row["gain"] > 0
-            else f"{name} no gain at any size ({row['target_exposure_before']:.1%})"
-            for name, row in campaign["best_per_model"].items()
-        )
-    )
-    for path in plots:
-        console.print(f"plot: {path}")
+    for line in summary_lines(summary, instance, found, strategy if found.found else None, plots):
+        console.print(line, soft_wrap=True)
     console.print(f"report: {summary['report']}")
     console.print(f"summary: {summary_path}")
