@@ -86,7 +86,8 @@ def test_the_summary_is_short_lines_with_one_per_model():
         return {"target_exposure_before": before, "target_exposure_after": after, "gain": after - before,
                 "n_participants": n, "participants": policy, "ndcg_before": ndcg_before, "ndcg_after": ndcg_after}
 
-    best = {"popularity": cell(0.0, 0.0, 100, "random", 0.232, 0.232), "itemknn": cell(0.0, 0.4, 100, "closest", 0.317,
+    best = {"popularity": cell(0.0, 0.0, 100, "random", 0.232, 0.232), "ease": cell(0.0, 0.0036, 100, "random",
+            0.232, 0.232), "itemknn": cell(0.0, 0.4, 100, "closest", 0.317,
             0.309), "als": cell(0.15, 0.37, 40, "closest", 0.064, 0.063)}
     instance = SimpleNamespace(shape=(75, 50), minority_items=np.arange(40, 50))
     found = SimpleNamespace(alphas=(3.88482, 4.04338), n_scenarios=12, minority_welfare_before=0.0,
@@ -96,6 +97,7 @@ def test_the_summary_is_short_lines_with_one_per_model():
     lines = summary_lines(_summary(best), instance, found, strategy, plots)
     assert all(len(line) <= WIDTH for line in lines), max(lines, key=len)
     assert "  popularity  exposure 0%, no gain at any size" in lines
+    assert "  ease        exposure 0.0% -> 0.4% with 100 random participants; NDCG 0.232 -> 0.232" in lines
     assert "  itemknn     exposure 0% -> 40% with 100 closest participants; NDCG 0.317 -> 0.309" in lines
     assert "  als         exposure 15% -> 37% with 40 closest participants; NDCG 0.064 -> 0.063" in lines
     assert "robust strategy: 1 majority member [13] reports x = 3.61796 on minority item [43]" in lines

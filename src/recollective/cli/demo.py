@@ -171,9 +171,10 @@ def summary_lines(summary: dict, instance, found, strategy, plots) -> list[str]:
     width = max((len(name) for name in best), default=0)
     for name, row in best.items():
         before, after = row["target_exposure_before"], row["target_exposure_after"]
+        spec = ".0%" if f"{before:.0%}" != f"{after:.0%}" else ".1%"  # a gain under half a point stays visible
         if row["gain"] > 0:
             lines.append(
-                f"  {name:<{width}}  exposure {before:.0%} -> {after:.0%} with {row['n_participants']:.0f} "
+                f"  {name:<{width}}  exposure {before:{spec}} -> {after:{spec}} with {row['n_participants']:.0f} "
                 f"{row['participants']} participants; NDCG {row['ndcg_before']:.3f} -> {row['ndcg_after']:.3f}"
             )
         else:
