@@ -33,7 +33,14 @@ from recollective.metrics import (
 )
 from recollective.models import Recommender
 
-__all__ = ["CampaignOutcome", "estimate_noise_floor", "evaluate_campaign", "target_audience", "test_users"]
+__all__ = [
+    "CampaignOutcome",
+    "estimate_noise_floor",
+    "evaluate_campaign",
+    "measure_lists",
+    "target_audience",
+    "test_users",
+]
 
 N_POPULARITY_BINS = 5
 
@@ -191,6 +198,27 @@ def evaluate_campaign(
     evaluated = np.union1d(users, np.union1d(audience, application.acting))
     before_lists, _ = baseline.recommend(evaluated, k)
     after_lists, _ = after_model.recommend(evaluated, k)
+    counts = {"n_selected": int(application.selected.size), "n_participants": int(application.acting.size),
+              "n_actions": application.n_actions}
+    summary, before_u, after_u = measure_lists(
+        evaluated, before_lists, after_lists, train=train, test=test, targets=targets, audience=audience,
+        users=users, acting=application.acting, counts=counts, k=k, relevance_threshold=relevance_threshold,
+        noise_floor=noise_floor, world=world,
+    )
+    return CampaignOutcome(summary, users, before_u, after_u, application, audience)
+
+
+def measure_lists(
+    evaluated, before_lists, after_lists, *, train, test, targets, audience, users, acting, counts, k,
+    relevance_threshold, noise_floor, world,
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(summary, utility before, utility after) of :func:`evaluate_campaign` from the top-``k`` lists of the
+    ``evaluated`` users (sorted; a superset of ``users``, ``audience`` and ``acting``) before and after.
+
+    ``targets`` / ``audience`` / ``acting`` are one collective's; ``counts`` holds its ``n_selected``,
+    ``n_participants`` and ``n_actions``. Composed campaigns call it once per collective on the same lists.
+    """
+    targets = np.asarray(targets, dtype=np.int64)
     row_of = {int(u): r for r, u in enumerate(evaluated)}
     test_rows = np.array([row_of[int(u)] for u in users], dtype=np.int64)
     audience_rows = np.array([row_of[int(u)] for u in audience], dtype=np.int64)
@@ -209,9 +237,7 @@ def evaluate_campaign(
         "welfare_after": float(np.nansum(after_u)),
         "audience_size": int(audience.size),
         "n_test_users": int(users.size),
-        "n_selected": int(application.selected.size),
-        "n_participants": int(application.acting.size),
-        "n_actions": application.n_actions,
+        **counts,
         "noise_floor": float(noise_floor),
     }
     popularity = item_popularity(train.matrix)
@@ -234,7 +260,7 @@ def evaluate_campaign(
             summary[f"aplt_{label}"] = _mean(long_tail_share_per_user(test_lists, tail))
             summary[f"gini_{label}"] = exposure_gini(test_lists, train.n_items)
         in_audience = np.isin(users, audience)
-        participants = np.isin(users, application.acting)
+        participants = np.isin(users, acting)
         for label, lists in (("before", before_lists), ("after", after_lists)):  # spill-over outside the audience
             reached = np.isin(lists[test_rows][~in_audience], targets).any(axis=1)
             summary[f"target_exposure_majority_{label}"] = float(reached.mean()) if reached.size else math.nan
@@ -249,7 +275,7 @@ def evaluate_campaign(
         found = [row for row in summary["externality_bins"] if row["bin"] == b]
         for label in ("before", "after"):
             summary[f"externality_bin{b}_share_{label}"] = found[0][f"share_{label}"] if found else math.nan
-    return CampaignOutcome(summary, users, before_u, after_u, application, audience)
+    return summary, before_u, after_u
 
 
 def pareto_shares(change: np.ndarray, noise_floor: float, participants: np.ndarray) -> dict:

@@ -39,20 +39,29 @@ def eligible_users(campaign: Campaign, interactions: Interactions, audience: np.
     return members
 
 
-def checked_pool(campaign: Campaign, interactions: Interactions, audience: np.ndarray) -> tuple[np.ndarray, int]:
+def checked_pool(
+    campaign: Campaign, interactions: Interactions, audience: np.ndarray, exclude=None
+) -> tuple[np.ndarray, int]:
     """(eligible users, how many the size asks for); InvalidParameterError when the policy cannot supply them.
 
-    Cheap (no embedding, no draw): experiments call it for every policy and size before anything is stored.
+    ``exclude``: users taken out of the pool (those already acting in an earlier collective of a composed
+    campaign); explicit members are never excluded. Cheap (no embedding, no draw): experiments call it for every
+    policy and size before anything is stored.
     """
     audience = np.asarray(audience, dtype=np.int64)
     pool = eligible_users(campaign, interactions, audience)
     wanted = campaign.n_selected(interactions.n_users)
     if campaign.participants == "explicit":
         return pool, pool.size
+    taken = 0
+    if exclude is not None and len(exclude):
+        kept = np.setdiff1d(pool, np.asarray(exclude, dtype=np.int64))
+        taken, pool = pool.size - kept.size, kept
     if wanted > pool.size:
+        busy = f" ({taken} more already act in an earlier collective)" if taken else ""
         raise InvalidParameterError(
             f"campaign.size asks for {wanted} participants but policy {campaign.participants!r} has only "
-            f"{pool.size} eligible users; lower the size or choose another policy"
+            f"{pool.size} eligible users{busy}; lower the size or choose another policy"
         )
     if campaign.participants == "closest" and audience.size == 0:
         raise InvalidParameterError(
@@ -68,6 +77,7 @@ def select_participants(
     rng: np.random.Generator | int | None = 0,
     *,
     embedding: np.ndarray | None = None,
+    exclude=None,
 ) -> np.ndarray:
     """The selected participants (sorted user indices), before the participation draw.
 
@@ -81,6 +91,8 @@ def select_participants(
     rng : Generator, int or None
     embedding : ndarray of shape (n_users, d), optional
         User embedding for ``closest`` (default: :func:`user_embedding` of the interactions).
+    exclude : array-like of int, optional
+        Users the policy may not draw (see :func:`checked_pool`).
 
     Raises
     ------
@@ -89,7 +101,7 @@ def select_participants(
     """
     generator = as_generator(rng)
     audience = np.asarray(audience, dtype=np.int64)
-    pool, wanted = checked_pool(campaign, interactions, audience)
+    pool, wanted = checked_pool(campaign, interactions, audience, exclude)
     if campaign.participants == "explicit":
         return pool
     if campaign.participants != "closest":

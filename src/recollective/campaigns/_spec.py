@@ -13,7 +13,7 @@ import numpy as np
 
 from recollective.errors import InvalidParameterError, did_you_mean
 
-__all__ = ["PARTICIPANT_POLICIES", "POSITION_POLICIES", "Campaign"]
+__all__ = ["ACTIONS", "PARTICIPANT_POLICIES", "POSITION_POLICIES", "Campaign"]
 
 PARTICIPANT_POLICIES = ("random", "majority", "fans", "closest", "explicit")
 """random: any user; majority: users outside the target audience; fans: users who already interacted with a
@@ -23,6 +23,13 @@ POSITION_POLICIES = ("append", "random", "after_low_anchor", "before_high_anchor
 """Where an added interaction goes in an ordered history: after the latest; at a uniformly random gap; right
 after the participant's least popular item (DirLoF, Baumann & Mendler-Dünner 2024); right before the
 participant's most popular item (InClust, same source)."""
+
+ACTIONS = ("add", "rate_low", "remove")
+"""What each acting participant does to its targets: add: write ``rating`` (add the pair, or overwrite its value:
+promotion, the default); rate_low: write ``rating``, which must be below the data's largest value (a demotion by
+low ratings; on models that read any stored pair as positive evidence, a low rating written by a user who never had
+the target still adds evidence for it); remove: drop the targets the participant has from its history (a demotion by
+deletion; ``rating`` and ``position`` are not used)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class Campaign:
         Probability that a selected participant actually acts.
     members : tuple of int, default ()
         The participants when ``participants="explicit"``.
+    action : str, default "add"
+        One of :data:`ACTIONS`. The default is the promotion every earlier campaign meant; ``as_dict`` names the
+        action only when it is not "add", so earlier result documents are unchanged.
     """
 
     targets: tuple
@@ -57,6 +67,7 @@ class Campaign:
     budget: int | None = None
     participation: float = 1.0
     members: tuple = ()
+    action: str = "add"
 
     def __post_init__(self):
         targets = np.unique(np.asarray(self.targets, dtype=np.int64).reshape(-1)) if len(self.targets) else []
@@ -72,6 +83,16 @@ class Campaign:
             raise InvalidParameterError(
                 f"campaign.position must be one of {', '.join(POSITION_POLICIES)}; got {self.position!r}"
                 f"{did_you_mean(self.position, POSITION_POLICIES)}"
+            )
+        if self.action not in ACTIONS:
+            raise InvalidParameterError(
+                f"campaign.action must be one of {', '.join(ACTIONS)}; got {self.action!r}"
+                f"{did_you_mean(self.action, ACTIONS)}"
+            )
+        if self.action == "remove" and self.position != "append":
+            raise InvalidParameterError(
+                f"campaign.position={self.position!r} places added interactions; action 'remove' adds none "
+                "(leave the position at append)"
             )
         size = self.size
         if isinstance(size, bool) or not isinstance(size, int | float | np.integer | np.floating):
@@ -107,7 +128,7 @@ class Campaign:
         return max(1, int(np.floor(self.size * n_users + 0.5)))
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "targets": list(self.targets),
             "participants": self.participants,
             "size": self.size,
@@ -117,3 +138,6 @@ class Campaign:
             "participation": self.participation,
             "members": list(self.members),
         }
+        if self.action != "add":
+            out["action"] = self.action
+        return out
