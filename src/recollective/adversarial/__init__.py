@@ -17,7 +17,9 @@ detectable they are:
   refits, and measures benefit (target exposure in the audience), harm (target exposure among the users who
   would not like the targets), accuracy, each detector's precision / recall / F1 / ROC-AUC and the filtering
   policy's cost; :func:`run_attack_study` runs the benign campaign and every attack at equal budget over sizes
-  and seeds (tidy rows, :data:`STUDY_COLUMNS`; ROC points, :data:`CURVE_COLUMNS`).
+  and seeds (tidy rows, :data:`STUDY_COLUMNS`; ROC points, :data:`CURVE_COLUMNS`);
+  :func:`evaluate_beside_attack` puts a benign collective and an attack on the platform at once and asks whether
+  filtering the attacker also takes the collective's effect.
 
 The command line is ``recollective attack run | detect | study``; ``docs/adversarial.md`` has the measured results.
 """
@@ -31,6 +33,7 @@ from recollective.adversarial._attacks import (
     apply_attack,
     rating_grid,
 )
+from recollective.adversarial._beside import evaluate_beside_attack
 from recollective.adversarial._curves import CURVE_COLUMNS, ROC_FPR_GRID, curve_rows, roc_points
 from recollective.adversarial._detect_burst import BurstDetector, burst_flags
 from recollective.adversarial._detect_dense import FraudarDetector, densest_block
@@ -75,6 +78,7 @@ __all__ = [
     "curve_rows",
     "densest_block",
     "detection_metrics",
+    "evaluate_beside_attack",
     "evaluate_coordination",
     "fit_on_injection",
     "flag_users",
