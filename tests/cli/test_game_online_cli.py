@@ -74,6 +74,7 @@ def test_bad_inputs_exit_2(instance_file, args, needle):
     assert result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], result.stderr
+    assert "Value error" not in lines[0]  # no pydantic prefix in a user's error
 
 
 def test_not_an_instance_file(tmp_path):

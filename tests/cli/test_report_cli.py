@@ -26,8 +26,7 @@ def test_report_json_names_what_was_written(store, tmp_path):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["html"] == str(out) and out.is_file()
-    assert document["sections"] == ["The run", "Headline numbers", "Target exposure vs collective size",
-                                    "Accuracy per group"]
+    assert document["sections"] == ["Summary", "Accuracy per group", "Numbers per cell", "Provenance"]
     assert document["n_rows"] == 8 and document["kind"] == "results store"
     assert sorted(str(p) for p in (tmp_path / "site" / "index_files").iterdir()) == sorted(document["files"])
     assert "<script" not in out.read_text().lower()

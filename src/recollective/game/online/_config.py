@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from recollective.errors import InvalidParameterError
+from recollective.errors import InvalidParameterError, plain_message
 
 __all__ = ["CollectiveInLoop", "OnlineConfig", "build"]
 
@@ -69,6 +69,7 @@ def build(model: type[BaseModel], **values) -> BaseModel:
         return model(**values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or model.__name__}: {error['msg']}" for error in exc.errors()
+            f"{'.'.join(str(p) for p in error['loc']) or model.__name__}: {plain_message(error['msg'])}"
+            for error in exc.errors()
         )
         raise InvalidParameterError(f"invalid {model.__name__}: {problems}") from None
