@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from recollective.cli._glossary import amplification_lines
 from recollective.cli._options import JsonOpt, ModelName, option_group, parse_size, split_list
 from recollective.cli._output import before_after_table, console, emit_json, err_console, fmt, handles_errors, render
 from recollective.cli._setup import Setup, with_setup
+from recollective.errors import InvalidParameterError
 
 __all__ = ["campaign_app"]
 
@@ -92,12 +94,28 @@ def run(
     noise_floor: Annotated[
         bool, typer.Option("--noise-floor/--no-noise-floor", help="Estimate the seed-to-seed noise floor.")
     ] = True,
+    campaign_file: Annotated[
+        Path | None,
+        typer.Option("--campaign", help="A TOML file of several [[collective]] tables (targets, participants, size, "
+                                        "rating, action): each alone and all together, and their interaction."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the baseline, let the collective act, refit (fast path), and compare target exposure, accuracy per
     group and per-user utility (NDCG@K on held-out items) before and after."""
     from recollective.campaigns import estimate_noise_floor, evaluate_campaign
 
+    if campaign_file is not None:
+        from recollective.cli.campaign_composed import run_composed
+
+        given = [f"--{name.replace('_', '-')}" for name, value in vars(collective).items()
+                 if value != getattr(Collective(), name)]
+        given += ["--target-items"] * bool(setup.target_items) + ["--target-author"] * bool(setup.target_authors)
+        if given:
+            raise InvalidParameterError(f"--campaign {campaign_file} describes every collective; drop "
+                                        f"{', '.join(given)} (or give them inside the file)")
+        run_composed(setup, campaign_file, noise_floor=noise_floor, json_out=json_out)
+        return
     recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     campaign = collective.campaign(targets, train)
