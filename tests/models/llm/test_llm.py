@@ -3,9 +3,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from models.llm.tiny import book_interactions, tiny_llama
+from models.llm.tiny import small
 from recollective.errors import DataError, InvalidParameterError
-from recollective.models import make_model
 from recollective.models.llm import MissingDependencyError
 from recollective.models.llm._base_model import load_base_model, resolve_base_model
 from recollective.models.llm._prompts import PromptBuilder, item_texts
@@ -14,22 +13,6 @@ from recollective.models.llm._scoring import candidate_log_likelihoods
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return str(tiny_llama(tmp_path_factory.mktemp("llm") / "tiny"))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return book_interactions()
-
-
-def small(tiny, **params):
-    base = {"base_model": tiny, "epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "candidate_model": "popularity",
-            "n_candidates": 10, "num_threads": 1, "rng": 0}
-    return make_model("llm", **{**base, **params})
 
 
 def test_fit_recommend_is_deterministic_for_a_seed(tiny, data):

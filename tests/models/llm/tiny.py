@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from recollective.data import Interactions
+from recollective.models import make_model
 
 TITLES = [f"Book {chr(65 + i % 26)}{i}" for i in range(40)]
 AUTHORS = [f"Writer {i % 7}" for i in range(40)]
@@ -28,6 +29,13 @@ def book_interactions(n_users: int = 24, n_items: int = 40, seed: int = 0) -> In
     metadata = {"title": np.array([TITLES[i] for i in index], dtype=object),
                 "authors": np.array([AUTHORS[i] for i in index], dtype=object)}
     return Interactions(data.matrix, data.users, data.items, data.order, metadata)
+
+
+def small(tiny: str, **params):
+    """An unfitted LLM recommender on the tiny model, sized for tests (2 epochs, popularity candidates, 1 thread)."""
+    base = {"base_model": tiny, "epochs": 2, "batch_size": 4, "learning_rate": 5e-3, "candidate_model": "popularity",
+            "n_candidates": 10, "num_threads": 1, "rng": 0}
+    return make_model("llm", **{**base, **params})
 
 
 def tiny_llama(folder: Path, seed: int = 0) -> Path:

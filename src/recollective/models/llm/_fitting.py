@@ -8,16 +8,24 @@ keeps them per user until the next fit or refit (scoring is deterministic, so a 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from recollective._random import as_generator
 from recollective.models._sequential import next_item_split, user_histories
 from recollective.models.llm._base_model import load_base_model
 from recollective.models.llm._prompts import PromptBuilder, item_texts
-from recollective.models.llm._scoring import candidate_log_likelihoods
+from recollective.models.llm._scoring import (
+    batched_candidate_log_likelihoods,
+    candidate_log_likelihoods,
+    supports_batched_scoring,
+)
 from recollective.models.llm._training import fine_tune
 
 __all__ = ["fit", "refit", "score_users"]
+
+logger = logging.getLogger(__name__)
 
 _LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 
@@ -144,19 +152,30 @@ def score_users(model, users: np.ndarray, device) -> np.ndarray:
         indptr, items = model.histories_
         autocast = _autocast_dtype(params, device)
         model.network_.eval()
+        pools, prompts = [], []
         for row, user in enumerate(pending.tolist()):
             if params["candidates"] == "rerank":
                 pool = np.union1d(lists[row][lists[row] >= 0], extra)
             else:
                 pool = np.arange(n_items)
-            pool = pool[~np.isin(pool, seen.indices[seen.indptr[user] : seen.indptr[user + 1]])]
-            prompt = model.prompts_.prompt(items[indptr[user] : indptr[user + 1]])
-            values = candidate_log_likelihoods(
-                model.network_, prompt, [model.prompts_.candidates[i] for i in pool.tolist()], device=device,
-                autocast_dtype=autocast, pad_id=model.prompts_.pad_id, batch_size=params["scoring_batch"],
-                reduction=params["reduction"],
-            )
-            model.score_cache_[user] = (pool, values.astype(np.float32))
+            pools.append(pool[~np.isin(pool, seen.indices[seen.indptr[user] : seen.indptr[user + 1]])])
+            prompts.append(model.prompts_.prompt(items[indptr[user] : indptr[user + 1]]))
+        texts = [[model.prompts_.candidates[i] for i in pool.tolist()] for pool in pools]
+        common = {"device": device, "autocast_dtype": autocast, "pad_id": model.prompts_.pad_id,
+                  "reduction": params["reduction"]}
+        readers_per_pass = params["score_batch_readers"]
+        if readers_per_pass is not None and not supports_batched_scoring(model.network_):
+            logger.info("llm: %s attention takes no custom masks; scoring one reader at a time",
+                        model.network_.config._attn_implementation)
+            readers_per_pass = None
+        if readers_per_pass is None:
+            values = [candidate_log_likelihoods(model.network_, prompt, cands, batch_size=params["scoring_batch"],
+                                                **common) for prompt, cands in zip(prompts, texts, strict=True)]
+        else:
+            values = batched_candidate_log_likelihoods(model.network_, prompts, texts,
+                                                       readers_per_pass=readers_per_pass, **common)
+        for user, pool, value in zip(pending.tolist(), pools, values, strict=True):
+            model.score_cache_[user] = (pool, value.astype(np.float32))
     for row, user in enumerate(users.tolist()):
         pool, values = model.score_cache_[user]
         out[row, pool] = values
