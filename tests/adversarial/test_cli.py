@@ -1,6 +1,7 @@
 """``recollective attack run | detect | study``: the JSON contract, the written study folder, bad input exiting 2."""
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -37,8 +38,10 @@ COMMON = ["--model", "itemknn", "--target-items", "b49", "--test-fraction", "0.3
 
 
 def _one_error_line(result, message):
+    """Exit 2 and one error line; progress lines of steps finished before the failure (``[2/4] ...``) may
+    precede it, as in a piped log."""
     assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not re.match(r"\[\d+/\d+\] ", line)]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.output and result.stdout == ""

@@ -112,3 +112,19 @@ def test_did_you_mean_and_library_prefixes():
         "unknown detector 'fraudr'; did you mean 'fraudar'? (choices: pca, fraudar)")
     assert plain_message("Value error, give one") == "give one"
     assert plain_message("models: Value error, bad; seeds: Assertion failed, worse") == "models: bad; seeds: worse"
+
+
+def test_step_progress_prints_a_line_per_step_with_time_left_when_piped(capsys):
+    """Piped (stderr is not a terminal, as under pytest): one line per finished step, the estimate while steps
+    remain, and nothing when quiet."""
+    from recollective.cli._progress import step_progress
+
+    with step_progress("sweep") as progress:
+        for done in (1, 2, 2, 3):  # a repeated count (a second update of the same step) prints once
+            progress.update(done, 3, f"cell {done}")
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" (")[0] for line in lines] == ["[1/3] cell 1", "[2/3] cell 2", "[3/3] cell 3"]
+    assert "left)" in lines[0] and "left" not in lines[2]
+    with step_progress("sweep", quiet=True) as progress:
+        progress.update(1, 3, "cell 1")
+    assert capsys.readouterr().err == ""

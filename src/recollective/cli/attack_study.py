@@ -26,6 +26,7 @@ from recollective.cli._output import (
     render,
     to_jsonable,
 )
+from recollective.cli._progress import step_progress
 from recollective.cli._setup import Setup, with_setup
 from recollective.cli.attack import (
     DEFAULT_DETECTORS,
@@ -70,8 +71,6 @@ def study(
     """Benign collective versus every attack at equal budget, over sizes and seeds: detection, harm, benefit and
     the filtering trade-off. Writes OUT/rows.parquet, curves.parquet, study.json, roc.png, tradeoff.png and
     report.html (files are replaced only when the whole study succeeded)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from recollective.adversarial import ACCOUNT_KINDS, ATTACK_KINDS, DETECTOR_NAMES, run_attack_study
 
     if out.exists() and not out.is_dir():
@@ -90,12 +89,10 @@ def study(
     recommender, train, test, targets = setup.prepare()
     source, model, split, k = setup.source, setup.model, setup.split, setup.k
     started = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=quiet or json_out) as progress:
-        task = progress.add_task("fitting the baseline and training detectors", total=None)
+    with step_progress("attack study: fitting the baseline and training detectors", quiet=quiet) as progress:
 
         def advance(done, total):
-            progress.update(task, total=total, completed=done, description="actions evaluated")
+            progress.update(done, total, "actions evaluated")
 
         rows, curves = run_attack_study(
             train, test, model=recommender, targets=targets.item_idx, sizes=size_list, seeds=seed_list,

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from recollective.cli._options import JsonOpt, QuietOpt
-from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._output import console, emit_json, handles_errors
+from recollective.cli._progress import step_progress
 
 __all__ = ["sweep"]
 
@@ -29,21 +30,16 @@ def sweep(
     json_out: JsonOpt = False,
 ) -> None:
     """Run a campaign sweep (models x participant policies x positions x sizes x seeds) and write its results."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from recollective.campaigns._config import load_sweep_config
     from recollective.campaigns._experiment import run_sweep_config
 
     settings = load_sweep_config(config)
     if data is not None:
         settings = settings.model_copy(update={"data": settings.data.model_copy(update={"path": data})})
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=quiet or json_out) as progress:
-        task = progress.add_task("fitting baselines", total=None)
+    with step_progress("campaign sweep: fitting baselines", quiet=quiet) as progress:
 
         def advance(done, total, row):
-            progress.update(task, total=total, completed=done,
-                            description=f"{row['model']} seed {row['seed']} size {row['size']}")
+            progress.update(done, total, f"{row['model']} seed {row['seed']} size {row['size']}")
 
         document = run_sweep_config(settings, out, progress=advance)
     if json_out:

@@ -85,22 +85,21 @@ def evaluate(setup: Setup, json_out: JsonOpt = False) -> None:
 
 @contextlib.contextmanager
 def fitting_progress(recommender, description: str, quiet: bool = False):
-    """A Rich progress bar over training epochs (stderr) for models that report them (``progress=`` callback),
-    a spinner for the others; the model's own ``progress`` parameter is restored afterwards."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    """Progress over training epochs on stderr for models that report them (``progress=`` callback: a bar on a
+    terminal, a line per epoch with the time left when piped), a spinner for the others; the model's own
+    ``progress`` parameter is restored afterwards."""
+    from recollective.cli._progress import step_progress
 
     if "progress" not in recommender.get_params() or recommender.get_params()["progress"] is not None:
         with err_console.status(description):
             yield
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
-        task = bar.add_task(description, total=None)
+    with step_progress(description, quiet=quiet) as bar:
 
         def on_epoch(epoch, n_epochs, metrics):
             loss = metrics.get("loss")
             text = f"{description}: epoch {epoch}" + (f", loss {loss:.4f}" if loss is not None else "")
-            bar.update(task, total=n_epochs, completed=epoch, description=text)
+            bar.update(epoch, n_epochs, text)
 
         recommender.set_params(progress=on_epoch)
         try:

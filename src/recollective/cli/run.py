@@ -13,6 +13,7 @@ import typer
 
 from recollective.cli._options import JsonOpt
 from recollective.cli._output import console, emit_json, err_console, handles_errors
+from recollective.cli._progress import step_progress
 
 __all__ = ["run"]
 
@@ -40,7 +41,8 @@ def run(
     address: AddressOpt = None,
     batch_size: BatchSizeOpt = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar (drawn on a terminal only) and no log messages.")
+        bool,
+        typer.Option("--quiet", "-q", help="No progress bar or per-step lines, no log messages."),
     ] = False,
     yes: Annotated[
         bool, typer.Option("--yes", help="Run a grid above 10,000 cells or a world larger than this machine's memory.")
@@ -48,20 +50,16 @@ def run(
     json_out: JsonOpt = False,
 ) -> None:
     """Run every cell of CONFIG (models x participants x positions x sizes x seeds) not yet stored."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from recollective.experiments import load_experiment_config, run_experiment
 
     settings = load_experiment_config(config)
     if quiet:
         logging.getLogger("recollective").setLevel(logging.WARNING)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=quiet or not err_console.is_terminal) as bar:
-        task = bar.add_task(f"{settings.name}: starting", total=None)
+    with step_progress(f"{settings.name}: starting", quiet=quiet) as bar:
 
         def advance(done: int, total: int, info: dict) -> None:
             where = f"{info['model']} seed {info['seed']}" if "model" in info else "stored cells"
-            bar.update(task, total=total, completed=done, description=f"{settings.name}: {where}")
+            bar.update(done, total, f"{settings.name}: {where}")
 
         summary = run_experiment(settings, out, executor=executor, workers=workers, address=address,
                                  batch_size=batch_size, progress=advance, yes=yes)
