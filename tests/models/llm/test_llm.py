@@ -112,6 +112,24 @@ def test_refit_raises_the_likelihood_of_the_campaign_item_for_similar_readers(ti
     assert np.isfinite(before).all() and np.mean(after - before) > 0
 
 
+def test_retrain_refit_equals_a_cold_fit_on_the_updated_data(tiny, data):
+    book = int(data.items.numbers(["b35"])[0])
+    updated, delta = _campaign(data, _group(data, True)[:6], book)
+    users = np.arange(data.n_users)
+    retrained = small(tiny, refit_mode="retrain", extra_candidates=(book,)).fit(data)
+    before = retrained.score(users)
+    retrained.refit(updated, delta)
+    cold = small(tiny, refit_mode="retrain", extra_candidates=(book,)).fit(updated)
+    np.testing.assert_array_equal(retrained.score(users), cold.score(users))  # exact: same seed, data and examples
+    assert retrained.history_ == cold.history_
+    weights = dict(cold.network_.named_parameters())
+    assert all(torch.equal(p, weights[n]) for n, p in retrained.network_.named_parameters())
+    assert not np.array_equal(retrained.score(users), before)
+    continued = small(tiny, extra_candidates=(book,)).fit(data).refit(updated, delta)  # the default, "continue"
+    finite = np.isfinite(cold.score(users))
+    assert not np.allclose(continued.score(users)[finite], cold.score(users)[finite])
+
+
 def test_full_fine_tuning_over_the_whole_catalogue(tiny, data):
     model = small(tiny, fine_tuning="full", candidates="all", epochs=1).fit(data)
     scores = model.score(np.arange(3))

@@ -1,9 +1,11 @@
 """Fit, refit and score for :class:`~recollective.models.llm.LLMRecommender` (torch and transformers live here).
 
-Training examples are (prompt, next item) pairs cut from ordered histories. ``fit`` starts from the base model;
-``refit`` continues from the current weights on the items a delta added (each the target after the history
-that precedes it) plus a replay sample of other users; ``score_users`` computes candidate log-likelihoods and
-keeps them per user until the next fit or refit (scoring is deterministic, so a cached row equals a fresh one).
+Training examples are (prompt, next item) pairs cut from ordered histories. ``fit`` starts from the base model
+(a ``refit_mode="retrain"`` refit is ``fit`` on the updated data); ``refit`` (``refit_mode="continue"``)
+continues from the current weights on the items a delta added (each the target after the history that precedes
+it) plus a replay sample of other users; ``score_users`` computes candidate log-likelihoods (several users per
+forward pass, or one at a time on the reference path) and keeps them per user until the next fit or refit
+(scoring is deterministic, so a cached row equals a fresh one).
 """
 
 from __future__ import annotations

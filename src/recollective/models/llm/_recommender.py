@@ -66,11 +66,17 @@ class LLMRecommender(Recommender):
         Users whose last item is held out for validation.
     max_train_users : int >= 1 or None, default None
         Train on at most this many users per epoch (drawn anew each epoch).
+    refit_mode : {"continue", "retrain"}, default "continue"
+        What ``refit`` does. ``continue``: fine-tuning continues from the current weights for ``refit_epochs``
+        epochs on the changed users' new items (each as a target after the history before it) plus
+        ``refit_replay`` random examples of unchanged users per changed user — fast, but the campaign's items
+        are most of what it trains on. ``retrain``: fine-tuning starts over from the base model on the updated
+        histories with the same seed, epochs and examples as ``fit`` (the paper's protocol), so the refit model
+        equals a cold fit on the updated data (bitwise on one machine) and costs as much.
     refit_epochs : int >= 1, default 1
-        ``refit`` continues fine-tuning from the current weights for this many epochs on the changed users'
-        new items (each as a target after the history before it) plus ``refit_replay`` random examples of
-        unchanged users per changed user.
+        Epochs of a ``continue`` refit.
     refit_replay : int >= 0, default 2
+        Replay examples per changed user in a ``continue`` refit.
     reduction : {"sum", "mean"}, default "sum"
         A candidate's score: total log-likelihood of its tokens, or the mean per token.
     device : {"auto", "cpu", "cuda"}, default "auto"
@@ -115,6 +121,7 @@ class LLMRecommender(Recommender):
         "patience": Integer(1, optional=True),
         "validation_fraction": Real(0.0, 1.0, high_closed=False),
         "max_train_users": Integer(1, optional=True),
+        "refit_mode": OneOf(("continue", "retrain")),
         "refit_epochs": Integer(1),
         "refit_replay": Integer(0),
         "reduction": OneOf(("sum", "mean")),
@@ -126,8 +133,8 @@ class LLMRecommender(Recommender):
         "num_threads": Integer(1, optional=True),
     }
     refit_tolerance = (
-        "quality-based: refit continues fine-tuning on the changed histories (a cold fit would start over from the "
-        "base model); it is not equal to a cold fit"
+        "refit_mode='continue' (default), quality-based: refit continues fine-tuning on the changed histories and is "
+        "not equal to a cold fit; refit_mode='retrain': exact, a cold fit from the base model with the same seed"
     )
     score_dtype = np.float32
 
@@ -152,6 +159,7 @@ class LLMRecommender(Recommender):
         patience: int | None = 1,
         validation_fraction: float = 0.1,
         max_train_users: int | None = None,
+        refit_mode: str = "continue",
         refit_epochs: int = 1,
         refit_replay: int = 2,
         reduction: str = "sum",
@@ -182,6 +190,7 @@ class LLMRecommender(Recommender):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.max_train_users = max_train_users
+        self.refit_mode = refit_mode
         self.refit_epochs = refit_epochs
         self.refit_replay = refit_replay
         self.reduction = reduction
@@ -234,7 +243,10 @@ class LLMRecommender(Recommender):
         from recollective.models.llm import _fitting
 
         with self._torch_context(params) as device:
-            _fitting.refit(self, matrix, interactions, delta, params, device)
+            if params["refit_mode"] == "retrain":
+                _fitting.fit(self, matrix, interactions, params, device)
+            else:
+                _fitting.refit(self, matrix, interactions, delta, params, device)
 
     def _check_items(self, params, n_items):
         bad = [i for i in params["extra_candidates"] if i >= n_items]
