@@ -161,6 +161,7 @@ def test_disjoint_collectives_run_out_of_users_with_a_clear_error(world):
         ({"rng": np.random.default_rng(0)}, "non-negative int seed"),
         ({"overlap": "disjiont"}, "did you mean 'disjoint'"),
         ({"names": ["x", "x"]}, "distinct names"),
+        ({"what_if": "refti"}, "did you mean 'refit'"),
     ],
 )
 def test_bad_composed_arguments(world, knn, kwargs, message):
@@ -170,6 +171,23 @@ def test_bad_composed_arguments(world, knn, kwargs, message):
         evaluate_composed(knn, train, test, campaigns, **kwargs)
     with pytest.raises(InvalidParameterError, match="at least one Campaign"):
         evaluate_composed(knn, train, test, [])
+
+
+def test_cold_fits_agree_with_an_exact_refit_and_differ_from_an_approximate_one(world, knn):
+    """item-kNN's refit is bitwise a cold fit, so what_if="fit" changes nothing; ALS's is approximate: with cold
+    fits the joint run is a cold fit of the joint data, checked by hand."""
+    train, test, book_a, book_b = world
+    campaigns = [Campaign(targets=(book_a,), participants="closest", size=15),
+                 Campaign(targets=(book_b,), participants="closest", size=25)]
+    by_refit = evaluate_composed(knn, train, test, campaigns, k=5, rng=2)
+    by_fit = evaluate_composed(knn, train, test, campaigns, k=5, rng=2, what_if="fit")
+    assert by_fit.exposure == by_refit.exposure and by_fit.overall["what_if"] == "fit"
+    als = make_model("als", factors=8, iterations=3).fit(train)
+    outcome = evaluate_composed(als, train, test, campaigns, k=5, rng=2, what_if="fit")
+    cold = als.clone().fit(outcome.joint.interactions)
+    audience = target_audience(test, (book_b,))
+    assert outcome.collectives[1]["exposure_joint"] == float(
+        np.isin(cold.recommend(audience, 5)[0], [book_b]).any(axis=1).mean())
 
 
 # ------------------------------------------------------------------------------------------ intervals

@@ -112,6 +112,7 @@ def test_text_output_has_the_table(tmp_path):
         ('[[collective]]\ntarget_items = ["b39"]\naction = "rate_low"\n', ["is not low for action 'rate_low'"]),
         ('overlap = "all"\n[[collective]]\ntarget_items = ["b39"]\n', ["overlap: must be one of disjoint, shared"]),
         ("collective = []\n", ["collective: List should have at least 1 item"]),
+        ('what_if = "cold"\n[[collective]]\ntarget_items = ["b39"]\n', ["what_if: must be one of refit, fit"]),
         ("[[collective]\n", ["not valid TOML"]),
         ('[[collective]]\nname = "a"\ntarget_items = ["b39"]\n[[collective]]\nname = "a"\ntarget_items = ["b1"]\n',
          ["collective names must be distinct"]),

@@ -237,6 +237,7 @@ def evaluate_composed(
     noise_floor: float = 0.0,
     embedding: np.ndarray | None = None,
     overlap: str = "disjoint",
+    what_if: str = "refit",
 ) -> ComposedOutcome:
     """Apply each collective alone and all together, refit copies of ``baseline``, and compare.
 
@@ -246,11 +247,21 @@ def evaluate_composed(
     one campaign, audience and name per collective (default audience: :func:`target_audience` of its targets;
     default names ``c1``, ``c2``, ...); ``rng`` must be an int seed.
 
+    ``what_if``: ``"refit"`` (default) updates a copy of the baseline through the model's ``refit``; ``"fit"``
+    fits a clone of it from scratch on the changed data. Use ``"fit"`` for models whose ``refit`` is approximate
+    (als, puresvd, bpr, sequential; docs/models.md): their fast path serves the small solo changes but may fall
+    back to a cold fit for the larger joint change, and the difference between the two then shows up as a
+    spurious interaction (docs/collectives.md measures it).
+
     Returns
     -------
     ComposedOutcome
     """
     campaigns = _check(campaigns, overlap)
+    if what_if not in ("refit", "fit"):
+        raise InvalidParameterError(
+            f"what_if must be refit or fit; got {what_if!r}{did_you_mean(str(what_if), ('refit', 'fit'))}"
+        )
     if not baseline.is_fitted():
         raise DataError("evaluate_composed needs a fitted baseline model (fit it on the training interactions)")
     if test.matrix.shape != train.matrix.shape:
@@ -278,16 +289,14 @@ def evaluate_composed(
         evaluated = np.union1d(evaluated, audience)
     for application in (*solo, *joint.parts):
         evaluated = np.union1d(evaluated, application.acting)
+    def after(application):
+        if what_if == "fit":
+            return baseline.clone().fit(application.interactions)
+        return copy.deepcopy(baseline).refit(application.interactions, application.delta)
+
     before_lists, _ = baseline.recommend(evaluated, k)
-    solo_lists = []
-    for application in solo:
-        model = copy.deepcopy(baseline).refit(application.interactions, application.delta)
-        solo_lists.append(model.recommend(evaluated, k)[0])
-    if n == 1:
-        joint_lists = solo_lists[0]
-    else:
-        joint_model = copy.deepcopy(baseline).refit(joint.interactions, joint.delta)
-        joint_lists = joint_model.recommend(evaluated, k)[0]
+    solo_lists = [after(application).recommend(evaluated, k)[0] for application in solo]
+    joint_lists = solo_lists[0] if n == 1 else after(joint).recommend(evaluated, k)[0]
 
     row_of = np.searchsorted(evaluated, np.arange(train.n_users))
 
@@ -335,6 +344,7 @@ def evaluate_composed(
     first = collectives[0]["joint"]
     overall = {
         "overlap": overlap,
+        "what_if": what_if,
         "n_collectives": n,
         "n_shared_users": joint.n_shared_users,
         "n_contested_cells": joint.n_contested_cells,

@@ -4,6 +4,7 @@ pydantic: unknown fields are errors, every error names its field, nothing in the
 Example::
 
     overlap = "disjoint"               # or "shared" (a user may act for several collectives)
+    what_if = "fit"                    # a cold fit per run; "refit" (default) uses the model's fast path
 
     [[collective]]
     name = "hammett"
@@ -77,9 +78,11 @@ class CollectiveSection(_Section):
 
 
 class ComposedCampaignFile(_Section):
-    """The file: ``overlap`` and one or more ``[[collective]]`` tables."""
+    """The file: ``overlap``, ``what_if`` and one or more ``[[collective]]`` tables."""
 
     overlap: Literal[OVERLAP_RULES] = "disjoint"  # type: ignore[valid-type]
+    what_if: Literal["refit", "fit"] = "refit"
+    """refit: the model's fast path; fit: a cold fit per run (for models whose refit is approximate)."""
     collective: list[CollectiveSection] = Field(min_length=1)
 
     @model_validator(mode="after")

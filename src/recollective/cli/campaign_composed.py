@@ -73,7 +73,7 @@ def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool) -> Non
             outcome = evaluate_composed(
                 baseline, train, test, campaigns, k=setup.k, rng=setup.seed, names=names,
                 audiences=[t.audience.user_idx for t in target_sets], relevance_threshold=setup.relevance_threshold,
-                noise_floor=floor, overlap=spec.overlap)
+                noise_floor=floor, overlap=spec.overlap, what_if=spec.what_if)
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{path}: {exc}") from None
     whatif_seconds = time.perf_counter() - started
@@ -107,7 +107,8 @@ def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool) -> Non
 
 def _print(document: dict) -> None:
     console.print(
-        f"{document['n_collectives']} collective(s) on model {document['model']} (overlap: {document['overlap']}; "
+        f"{document['n_collectives']} collective(s) on model {document['model']} (what-if runs: "
+        f"{'cold fits' if document['what_if'] == 'fit' else 'refit'}; overlap: {document['overlap']}; "
         f"{document['n_shared_users']} user(s) act for several, {document['n_contested_cells']} cell(s) claimed "
         "twice take the larger value)"
     )
