@@ -86,7 +86,7 @@ class LLMRecommender(Recommender):
         Readers per forward pass when scoring: each reader's row is its prompt followed by the prefix tree of its
         candidates (shared prefixes computed once), under an explicit attention mask, with no cache. ``None``: the
         reference path, one reader at a time, its prompt's key/value cache repeated over ``scoring_batch``
-        candidates per pass. Both give the same scores up to float rounding (tested to 1e-4 in float32); only
+        candidates per pass. Both give the same scores up to float rounding (1e-4 on a tiny model in float32); only
         speed and memory differ (a pass holds ``readers x tree positions x vocabulary`` logits). Models whose
         attention takes no custom masks (flash-attention kernels) always use the reference path.
     scoring_batch : int >= 1, default 64
