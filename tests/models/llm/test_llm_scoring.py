@@ -58,10 +58,10 @@ def test_batched_scores_equal_the_per_reader_reference_and_a_full_forward_pass(r
         reference = [candidate_log_likelihoods(network, p, c, device="cpu", autocast_dtype=None, pad_id=pad_id,
                                                batch_size=3, reduction=reduction)
                      for p, c in zip(prompts, candidates, strict=True)]
-        for readers_per_pass in (1, 2, 5):
+        for rows_per_pass, candidates_per_row in ((1, None), (2, None), (5, None), (3, 2), (4, 5)):
             got = batched_candidate_log_likelihoods(network, prompts, candidates, device="cpu", autocast_dtype=None,
-                                                    pad_id=pad_id, readers_per_pass=readers_per_pass,
-                                                    reduction=reduction)
+                                                    pad_id=pad_id, rows_per_pass=rows_per_pass,
+                                                    candidates_per_row=candidates_per_row, reduction=reduction)
             assert [g.shape for g in got] == [r.shape for r in reference]
             for g, r in zip(got, reference, strict=True):
                 np.testing.assert_allclose(g, r, rtol=0, atol=TOLERANCE)
@@ -85,10 +85,14 @@ def test_prefix_tree_has_one_position_per_distinct_proper_prefix():
     assert tree.predictor.tolist() == [0, 1, 2, 3, 0, 1, 2, 4, 0, 1, 2, 3, 0, 5, 0]
 
 
-def test_the_model_scores_the_same_with_either_path(tiny, data):
+@pytest.mark.parametrize(
+    "params",
+    [{"extra_candidates": (0, 39)}, {"candidates": "all", "scoring_batch": 7}],  # all: several rows per reader
+)
+def test_the_model_scores_the_same_with_either_path(tiny, data, params):
     users = np.arange(data.n_users)
-    batched = small(tiny, extra_candidates=(0, 39), score_batch_readers=3).fit(data)
-    reference = small(tiny, extra_candidates=(0, 39), score_batch_readers=None).fit(data)
+    batched = small(tiny, score_batch_readers=3, **params).fit(data)
+    reference = small(tiny, score_batch_readers=None, **params).fit(data)
     got, expected = batched.score(users), reference.score(users)
     np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
     assert np.isfinite(got).sum() >= data.n_users * 10

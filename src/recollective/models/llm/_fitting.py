@@ -174,8 +174,8 @@ def score_users(model, users: np.ndarray, device) -> np.ndarray:
             values = [candidate_log_likelihoods(model.network_, prompt, cands, batch_size=params["scoring_batch"],
                                                 **common) for prompt, cands in zip(prompts, texts, strict=True)]
         else:
-            values = batched_candidate_log_likelihoods(model.network_, prompts, texts,
-                                                       readers_per_pass=readers_per_pass, **common)
+            values = batched_candidate_log_likelihoods(model.network_, prompts, texts, rows_per_pass=readers_per_pass,
+                                                       candidates_per_row=params["scoring_batch"], **common)
         for user, pool, value in zip(pending.tolist(), pools, values, strict=True):
             model.score_cache_[user] = (pool, value.astype(np.float32))
     for row, user in enumerate(users.tolist()):

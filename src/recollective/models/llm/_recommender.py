@@ -90,7 +90,9 @@ class LLMRecommender(Recommender):
         speed and memory differ (a pass holds ``readers x tree positions x vocabulary`` logits). Models whose
         attention takes no custom masks (flash-attention kernels) always use the reference path.
     scoring_batch : int >= 1, default 64
-        Candidates per forward pass of the reference path (``score_batch_readers=None``).
+        Candidates per forward pass of the reference path (``score_batch_readers=None``), and per row of the
+        batched path (a user with more candidates, as with ``candidates="all"``, takes several rows, its prompt
+        repeated in each).
     rng : int, Generator or None, default 0
     num_threads : int >= 1 or None, default None
         Torch threads while fitting and scoring (restored after); ``None``: every available core.

@@ -14,8 +14,9 @@ For a prompt ``p`` and a candidate's tokens ``c_1..c_m`` (its text then end-of-s
   tree position's hidden state therefore depends on exactly the tokens it depends on in the reference path, and
   ``log P(c_{t+1} | p, c_<=t)`` is read from its logits (``log P(c_1 | p)`` from the prompt's last position).
   Rows are left-padded so that every prompt ends in the same column, and the tree is right-padded; padding
-  positions attend only to themselves. Logits are computed for the tree columns only (``logits_to_keep``). Readers
-  are sorted by row length before they are grouped, so rows of a pass have similar lengths.
+  positions attend only to themselves. Logits are computed for the tree columns only (``logits_to_keep``). A reader
+  with many candidates (the whole catalogue) can be split over several rows, its prompt repeated in each. Rows
+  are sorted by length before they are grouped, so the rows of a pass have similar lengths.
 
 Both give the same scores up to float rounding (the order of sums inside matrix products and attention differs):
 the tests hold them to 1e-4 on a tiny model in float32, and benchmarks/bench_llm_scoring.py measured 4.3e-4
@@ -80,7 +81,7 @@ def supports_batched_scoring(network) -> bool:
 
 def batched_candidate_log_likelihoods(
     network, prompts: list[list[int]], candidates: list[list[list[int]]], *, device, autocast_dtype, pad_id: int,
-    readers_per_pass: int = 8, reduction: str = "sum",
+    rows_per_pass: int = 8, candidates_per_row: int | None = None, reduction: str = "sum",
 ) -> list[np.ndarray]:
     """Log-likelihoods of every reader's candidates, several readers per forward pass.
 
@@ -91,9 +92,12 @@ def batched_candidate_log_likelihoods(
         One prompt (token ids, at least one) per reader.
     candidates : list of list of list of int
         Per reader, its candidates' token ids (each non-empty, ending with end-of-sequence).
-    readers_per_pass : int
+    rows_per_pass : int
         Rows of a forward pass (memory grows with it: the pass keeps ``rows x tree positions x vocabulary``
-        logits).
+        logits and a ``rows x width x width`` mask).
+    candidates_per_row : int or None
+        A reader with more candidates takes several rows, its prompt repeated in each (bounds a row's width
+        when the whole catalogue is scored); ``None``: one row per reader.
 
     Returns
     -------
@@ -102,16 +106,18 @@ def batched_candidate_log_likelihoods(
     """
     import torch
 
-    trees = [_PrefixTree(reader) for reader in candidates]
     out = [np.empty(len(reader)) for reader in candidates]
-    order = sorted(range(len(prompts)), key=lambda r: (len(prompts[r]) + trees[r].n_nodes, r))
-    order = [r for r in order if candidates[r]]
-    config = network.config
-    additive = getattr(config, "_attn_implementation", None) == "eager"
+    step = candidates_per_row or max([len(reader) for reader in candidates] + [1])
+    rows = [(reader, start, min(start + step, len(candidates[reader])))
+            for reader in range(len(prompts)) for start in range(0, len(candidates[reader]), step)]
+    row_prompts = [prompts[reader] for reader, _, _ in rows]
+    trees = [_PrefixTree(candidates[reader][start:stop]) for reader, start, stop in rows]
+    order = sorted(range(len(rows)), key=lambda i: (len(row_prompts[i]) + trees[i].n_nodes, i))
+    additive = getattr(network.config, "_attn_implementation", None) == "eager"
     with torch.inference_mode(), _autocast(device, autocast_dtype):
-        for begin in range(0, len(order), readers_per_pass):
-            group = order[begin : begin + readers_per_pass]
-            tokens, positions, mask, n_kept = _pack(group, prompts, trees, pad_id)
+        for begin in range(0, len(order), rows_per_pass):
+            group = order[begin : begin + rows_per_pass]
+            tokens, positions, mask, n_kept = _pack(group, row_prompts, trees, pad_id)
             mask = torch.from_numpy(mask).to(device)
             if additive:
                 mask = torch.zeros(mask.shape, dtype=torch.float32, device=device).masked_fill_(
@@ -120,18 +126,18 @@ def batched_candidate_log_likelihoods(
                 input_ids=torch.from_numpy(tokens).to(device), position_ids=torch.from_numpy(positions).to(device),
                 attention_mask=mask, use_cache=False, logits_to_keep=n_kept,
             ).logits
-            for row, reader in enumerate(group):
-                tree = trees[reader]
+            for row, index in enumerate(group):
+                tree, (reader, start, stop) = trees[index], rows[index]
                 kept = logits[row, : tree.n_nodes + 1].float()
                 log_norm = torch.logsumexp(kept, dim=-1)
                 at = torch.from_numpy(tree.predictor).to(device)
                 target = torch.from_numpy(tree.target).to(device)
                 picked = kept[at, target] - log_norm[at]
-                total = torch.zeros(len(candidates[reader]), dtype=torch.float64, device=device)
+                total = torch.zeros(stop - start, dtype=torch.float64, device=device)
                 total.index_add_(0, torch.from_numpy(tree.owner).to(device), picked.double())
                 if reduction == "mean":
                     total = total / torch.from_numpy(tree.lengths).to(device)
-                out[reader][:] = total.cpu().numpy()
+                out[reader][start:stop] = total.cpu().numpy()
     return out
 
 
