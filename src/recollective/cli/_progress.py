@@ -35,7 +35,7 @@ class StepProgress:
     def update(self, done: int, total: int | None, description: str) -> None:
         if self._bar is not None:
             self._bar.update(self._task, total=total, completed=done, description=description)
-        if not self._lines or done == self._last_done:
+        if not self._lines or done <= 0 or done == self._last_done:  # a line per *finished* step
             return
         self._last_done = done
         elapsed = time.perf_counter() - self._started
