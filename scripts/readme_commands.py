@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-_TIME = re.compile(r"\((\d+(?:\.\d+)?) (s|min)\)\s*$")
+_TIME = re.compile(r"\((?:> )?(\d+(?:\.\d+)?) (s|min)\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class ReadmeCommand:
 
     @property
     def stated_seconds(self) -> float | None:
-        """The time the comment states, ``(12 s)`` or ``(3 min)`` at its end, in seconds; None if none."""
+        """The time the comment states, ``(12 s)``, ``(3 min)`` or ``(> 50 min)`` at its end, in seconds; None if
+        none."""
         match = _TIME.search(self.comment)
         if match is None:
             return None
