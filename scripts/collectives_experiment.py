@@ -16,16 +16,17 @@ Rules fixed before looking at any result:
   ``participants="closest"`` (non-audience users nearest the audience in a 32-dimensional SVD embedding of the
   training matrix, seeded by the split seed), every target at rating 5, appended; ``overlap="disjoint"`` (B draws
   only from users not already acting in A).
-- models: als, itemknn, ease, puresvd with their defaults. Every what-if run (each collective alone, both) is a
-  cold fit on the changed data for als and puresvd, whose ``refit`` is approximate, and the model's ``refit`` for
-  itemknn and ease, where it equals a cold fit (bitwise; 1e-8 relative, docs/models.md). The sequential model is
-  left out (too slow on 2 cores for 3 seeds). ``--refit-all`` uses ``refit`` for every model instead (rows_refit.csv,
-  rows_attack_refit.csv): the fast paths' own answer, kept to show how far the approximate refits move it.
+- models: als, itemknn, ease, puresvd with their defaults, and sequential (added 2026-12-07, before any of its
+  rows existed) with configs/goodbooks_campaign.toml's settings (12 epochs, patience 3; one torch thread). Every
+  what-if run (each collective alone, both) is a cold fit on the changed data for als, puresvd and sequential, whose
+  ``refit`` is approximate, and the model's ``refit`` for itemknn and ease, where it equals a cold fit (bitwise;
+  1e-8 relative, docs/models.md). ``--refit-all`` uses ``refit`` for every model instead (collectives_refit.csv,
+  beside_attack_refit.csv): the fast paths' own answer, kept to show how far the approximate refits move it.
 - each cell (dataset, seed, model, pair) runs A alone, B alone and both (``evaluate_composed``); rows are appended
-  to rows.csv as each cell finishes and a rerun skips finished cells.
+  to collectives.csv as each cell finishes and a rerun skips finished cells.
 - attack: A of the low-overlap pair beside an ``average`` push attack with fake accounts on B's targets at A's
   budget (whole profiles of the targets and 20 fillers), als and itemknn; detectors pca and fraudar flag 1%, 2%,
-  5% of users; rows in rows_attack.csv.
+  5% of users; rows in beside_attack.csv.
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
-MODELS = ("als", "itemknn", "ease", "puresvd")
-COLD_MODELS = ("als", "puresvd")
+MODELS = ("als", "itemknn", "ease", "puresvd", "sequential")
+COLD_MODELS = ("als", "puresvd", "sequential")
+MODEL_PARAMS = {"sequential": {"epochs": 12, "patience": 3, "num_threads": 1}}
+"""Settings other than the defaults: the sequential model as configs/goodbooks_campaign.toml trains it, on one torch
+thread (it shares the two cores with other work; torch's threads slow down badly on busy cores)."""
 """Their ``refit`` is approximate (docs/models.md): every what-if run is a cold fit instead (unless --refit-all)."""
 SEEDS = (0, 1, 2)
 SIZES = (0.05, 0.10)
@@ -116,7 +120,7 @@ def run(root: Path, out: Path, models, refit_all: bool = False) -> None:
     from recollective.models import make_model
 
     out.mkdir(parents=True, exist_ok=True)
-    path = out / ("rows_refit.csv" if refit_all else "rows.csv")
+    path = out / ("collectives_refit.csv" if refit_all else "collectives.csv")
     done = _done(path, ("dataset", "seed", "model", "pair"))
     started_all = time.perf_counter()
     for name, data, pairs in _pairs(root):
@@ -128,6 +132,7 @@ def run(root: Path, out: Path, models, refit_all: bool = False) -> None:
                     continue
                 t0 = time.perf_counter()
                 model = make_model(model_name)
+                model.set_params(**MODEL_PARAMS.get(model_name, {}))
                 if "rng" in model.get_params():
                     model.set_params(rng=seed)
                 fitted = model.fit(train)
@@ -164,7 +169,7 @@ def attack(root: Path, out: Path, models, refit_all: bool = False) -> None:
     from recollective.models import make_model
 
     out.mkdir(parents=True, exist_ok=True)
-    path = out / ("rows_attack_refit.csv" if refit_all else "rows_attack.csv")
+    path = out / ("beside_attack_refit.csv" if refit_all else "beside_attack.csv")
     done = _done(path, ("dataset", "seed", "model"))
     started_all = time.perf_counter()
     for name, data, pairs in _pairs(root):
@@ -183,6 +188,7 @@ def attack(root: Path, out: Path, models, refit_all: bool = False) -> None:
                     continue
                 t0 = time.perf_counter()
                 model = make_model(model_name)
+                model.set_params(**MODEL_PARAMS.get(model_name, {}))
                 if "rng" in model.get_params():
                     model.set_params(rng=seed)
                 fitted = model.fit(train)
@@ -234,11 +240,11 @@ def _ci(summary, metric, scale=100.0, digits=1) -> str:
 
 
 def interference_tables(out: Path) -> str:
-    """The markdown tables of docs/collectives.md, built from rows.csv (and rows_attack.csv when present)."""
+    """The markdown tables of docs/collectives.md, built from collectives.csv (and beside_attack.csv when present)."""
     from recollective.campaigns import summarize_interactions
     from recollective.campaigns._composed import INTERACTION_METRICS
 
-    rows = _read(out / "rows.csv")
+    rows = _read(out / "collectives.csv")
     summary = summarize_interactions(rows, by=("dataset", "model", "pair", "collective"),
                                      metrics=(*INTERACTION_METRICS, "audience_size"))
     lines = ["| dataset | pair (audience Jaccard) | model | collective (size, audience) | effect alone, points "
@@ -261,7 +267,7 @@ def interference_tables(out: Path) -> str:
         largest = max((s["drop_max"] for s in effective if not math.isnan(s["drop_max"])), default=math.nan)
         lines.append(f"| {model} | {len(effective)} of {len(cells)} | {drops} | "
                      f"{'–' if math.isnan(largest) else f'{largest:.0%}'} | up to 75% |")
-    refit_path = out / "rows_refit.csv"
+    refit_path = out / "collectives_refit.csv"
     if refit_path.exists():
         lines += ["", "| dataset | model | pair | collective | effect alone: refit / cold fit, points | "
                       "effect together: refit / cold fit | interaction: refit / cold fit |",
@@ -274,7 +280,7 @@ def interference_tables(out: Path) -> str:
             lines.append(f"| {f['dataset']} | {f['model']} | {f['pair']} | {f['collective']} | "
                          + " | ".join(f"{100 * f[key]:+.1f} / {100 * c[key]:+.1f}"
                                       for key in ("effect_solo", "effect_joint", "interaction")) + " |")
-    attack_path = out / "rows_attack.csv"
+    attack_path = out / "beside_attack.csv"
     if attack_path.exists():
         attack_rows = _read(attack_path)
         lines += ["", "| dataset | model | detector | flagged | benign effect: alone / with attack / filtered, "
@@ -292,7 +298,7 @@ def interference_tables(out: Path) -> str:
                 f"{100 * mean('benign_effect_joint'):+.1f} / {100 * mean('benign_effect_filtered'):+.1f} | "
                 f"{100 * mean('attack_effect_joint'):+.1f} / {100 * mean('attack_effect_filtered'):+.1f} | "
                 f"{mean('benign_flagged_share'):.0%} | {mean('attackers_flagged_share'):.0%} |")
-    attack_refit = out / "rows_attack_refit.csv"
+    attack_refit = out / "beside_attack_refit.csv"
     if attack_path.exists() and attack_refit.exists():
         lines += ["", "| dataset | model | benign effect alone: refit / cold fit, points | with the attack: refit / "
                       "cold fit | attack effect: refit / cold fit |", "|---|---|---|---|---|"]
@@ -318,7 +324,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("docs/results/collectives"))
     parser.add_argument("--models", default=None, help="comma-separated subset of the models")
-    parser.add_argument("--refit-all", action="store_true", help="every what-if run through refit (rows_*refit.csv)")
+    parser.add_argument("--refit-all", action="store_true",
+                        help="every what-if run through refit (into collectives_refit.csv, beside_attack_refit.csv)")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.data_root, args.out, args.models.split(",") if args.models else MODELS, args.refit_all)
