@@ -1,21 +1,19 @@
 """Sections and page of the HTML report (see :mod:`recollective.report.html`).
 
-Markup is built only through :func:`esc` (every value, dataset strings included, is HTML-escaped, quotes too) and
-the small builders below; figures are ``<img>`` elements with base64 ``data:`` PNGs. The page carries a
-Content-Security-Policy that forbids scripts and any resource that is not inline.
+Markup is built only through :func:`esc` (every value, dataset strings included, is HTML-escaped, quotes too) and the
+small builders of :mod:`recollective.report._html_parts`; figures are ``<img>`` elements with base64 ``data:`` PNGs.
+The page carries a Content-Security-Policy that forbids scripts and any resource that is not inline.
 """
 
 from __future__ import annotations
 
-import base64
-import csv
-import math
-import os
-import shutil
-from html import escape
 from pathlib import Path
 
 from recollective.report._figures import DISPLAY_PX
+from recollective.report._html_parts import copy_existing as _copy_existing
+from recollective.report._html_parts import data_uri, esc, fmt, html_table
+from recollective.report._html_parts import figure_block as _figure
+from recollective.report._html_parts import read_csv as _read_csv
 
 __all__ = ["build_sections", "data_uri", "esc", "html_table", "render_page"]
 
@@ -34,86 +32,6 @@ nav li+li:before{content:" · "}code{font-size:.85rem;word-break:break-all}
 ul.headline li{margin:.25rem 0}table.asked th{font-weight:normal;color:#555;background:none;border:0;padding-left:0}
 table.asked td{border:0}details>summary{cursor:pointer;color:#333}
 """.replace("%(display)s", str(DISPLAY_PX))
-_MAX_TABLE_ROWS = 60
-
-
-def esc(value) -> str:
-    """Any value as HTML text (quotes escaped too, so the result is also safe inside an attribute)."""
-    return escape(str(value), quote=True)
-
-
-def data_uri(png: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode("ascii")
-
-
-def fmt(value, percent: bool = False) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, bool | str):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.1%}" if percent else f"{value:.4g}"
-
-
-def html_table(header, rows, numeric: set[int] | None = None) -> str:
-    """A table of escaped cells; ``numeric`` column indices are right-aligned; no header row when ``header`` is
-    None. Long tables are cut with a note."""
-    numeric = numeric or set()
-    head = "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead>" if header else ""
-    body = []
-    for row in rows[:_MAX_TABLE_ROWS]:
-        cells = "".join(f'<td class="n">{esc(v)}</td>' if i in numeric else f"<td>{esc(v)}</td>"
-                        for i, v in enumerate(row))
-        body.append(f"<tr>{cells}</tr>")
-    note = (f'<p class="files">showing {_MAX_TABLE_ROWS} of {len(rows)} rows; the CSV has them all</p>'
-            if len(rows) > _MAX_TABLE_ROWS else "")
-    return f"<table>{head}<tbody>{''.join(body)}</tbody></table>{note}"
-
-
-def _figure(paths: list[Path], caption: str, html_dir: Path, assets: Path, models: list[str] | None = None) -> str:
-    """An embedded PNG (from the staging folder) with links to its PNG/SVG/CSV as they will lie beside the HTML.
-
-    A figure with one panel or line per model (``models``) says so: ``data-per-model`` and ``data-models`` on the
-    ``<figure>``, and the models in the image's alt text.
-    """
-    png = next(p for p in paths if p.suffix == ".png")
-    links = " · ".join(
-        f'<a href="{esc(Path(os.path.relpath(assets / p.name, html_dir)).as_posix())}">{esc(p.suffix[1:].upper())}</a>'
-        for p in paths
-    )
-    attributes, alt = "", caption
-    if models is not None:
-        attributes = f' class="per-model" data-per-model="1" data-models="{esc(chr(10).join(models))}"'
-        alt = f"{caption}; models: {', '.join(models)}"
-    return (f'<figure{attributes}><img src="{data_uri(png)}" alt="{esc(alt)}"><figcaption>{esc(caption)} '
-            f'<span class="files">({links})</span></figcaption></figure>')
-
-
-def _copy_existing(run_dir: Path, stem: str, staging: Path) -> list[Path]:
-    """Copy ``<stem>.png/.svg/.csv`` that a run already holds (top level or ``game/``) into the staging folder."""
-    for folder in (run_dir, run_dir / "game"):
-        if (folder / f"{stem}.csv").is_file() or (folder / f"{stem}.png").is_file():
-            copied = []
-            for suffix in (".png", ".svg", ".csv"):
-                if (folder / f"{stem}{suffix}").is_file():
-                    shutil.copyfile(folder / f"{stem}{suffix}", staging / f"{stem}{suffix}")
-                    copied.append(staging / f"{stem}{suffix}")
-            return copied
-    return []
-
-
-def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
-    from recollective.errors import DataError
-
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            return list(reader.fieldnames or []), list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{path.name}: not a readable CSV file ({exc})") from None
-
-
 def _flatten(value, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(value, dict):
         return [pair for key, item in value.items() for pair in _flatten(item, f"{prefix}.{key}" if prefix else key)]
