@@ -132,3 +132,37 @@ def test_campaign_file_excludes_the_single_collective_flags(tmp_path):
     assert_clean_error(invoke("campaign", "run", *data, "--campaign", path, "--size", "5"), "--size")
     assert_clean_error(invoke("campaign", "run", *data, "--campaign", tmp_path / "missing.toml"),
                        "missing.toml: no such config file")
+
+
+def test_out_writes_the_rows_the_summary_and_the_report(tmp_path):
+    from recollective.report.collectives_report import read_collective_rows
+
+    out = tmp_path / "two"
+    result = invoke("campaign", "run", *_data(tmp_path), "--campaign", _toml(tmp_path, TWO), "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["written"] == [str(out / "collectives.csv"), str(out / "summary.json"), str(out / "report.html")]
+    rows = read_collective_rows(out / "collectives.csv")
+    assert [row["collective"] for row in rows] == ["rare", "group"]
+    for row, collective in zip(rows, document["collectives"], strict=True):
+        assert row["model"] == "itemknn" and row["dataset"] == "ratings.csv" and row["seed"] == 1
+        for key in ("effect_solo", "effect_joint", "interaction", "exposure_before"):
+            assert row[key] == pytest.approx(collective[key], abs=1e-15), key
+    assert json.loads((out / "summary.json").read_text())["collectives"] == document["collectives"]
+    html = (out / "report.html").read_text()
+    assert html.index('id="summary"') < html.index('id="collectives"') < html.index('id="provenance"')
+    assert 'data-models="itemknn"' in html
+    again = invoke("report", out, "--out", tmp_path / "again.html")  # the folder is a report's input on its own
+    assert again.exit_code == 0, again.output
+    assert 'id="collectives"' in (tmp_path / "again.html").read_text()
+
+
+def test_out_needs_a_campaign_file_and_a_folder(tmp_path):
+    data = _data(tmp_path)
+    assert_clean_error(invoke("campaign", "run", *data, "--target-items", "b39", "--out", tmp_path / "o"),
+                       "--out", "needs --campaign")
+    assert not (tmp_path / "o").exists()
+    (tmp_path / "file").write_text("keep me\n")
+    assert_clean_error(invoke("campaign", "run", *data, "--campaign", _toml(tmp_path, TWO), "--out",
+                              tmp_path / "file"), "is a file")
+    assert (tmp_path / "file").read_text() == "keep me\n"

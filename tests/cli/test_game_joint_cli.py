@@ -93,3 +93,17 @@ def test_joint_window_json_and_plot(mission_file, tmp_path):
 def test_bad_input_is_one_error_line(mission_file, arguments, needles):
     command, *rest = arguments
     assert_clean_error(invoke("game", command, mission_file, *rest), *needles)
+
+
+def test_a_joint_window_plot_folder_is_a_report(mission_file, tmp_path):
+    from recollective.report.html import write_report
+
+    result = invoke("game", "joint-window", mission_file, "--collective", "0:4:1", "--collective", "2:3",
+                    "--x-max", "3", "--n-cells", "3", "--max-depth", "0", "--plot", tmp_path)
+    assert result.exit_code == 0, result.output
+    written = write_report(tmp_path)
+    html = written["html"].read_text()
+    assert written["kind"] == "game" and 'id="joint-window"' in html
+    summary = html[html.index('id="summary"'):html.index('id="joint-window"')]
+    assert "<img" in summary  # the window figure is the summary's key figure
+

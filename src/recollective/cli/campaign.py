@@ -99,6 +99,10 @@ def run(
         typer.Option("--campaign", help="A TOML file of several [[collective]] tables (targets, participants, size, "
                                         "rating, action): each alone and all together, and their interaction."),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="With --campaign: a folder for collectives.csv, summary.json and report.html."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the baseline, let the collective act, refit (fast path), and compare target exposure, accuracy per
@@ -114,8 +118,11 @@ def run(
         if given:
             raise InvalidParameterError(f"--campaign {campaign_file} describes every collective; drop "
                                         f"{', '.join(given)} (or give them inside the file)")
-        run_composed(setup, campaign_file, noise_floor=noise_floor, json_out=json_out)
+        run_composed(setup, campaign_file, noise_floor=noise_floor, json_out=json_out, out=out)
         return
+    if out is not None:
+        raise InvalidParameterError("--out writes the report of several collectives and needs --campaign FILE.toml "
+                                    "(for one collective at several sizes: recollective campaign sweep --out)")
     recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     campaign = collective.campaign(targets, train)

@@ -19,13 +19,16 @@ from recollective.errors import DataError, InvalidParameterError
 __all__ = ["run_composed"]
 
 
-def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool) -> None:
-    """Evaluate the collectives of the TOML file ``path`` on ``setup``'s data, model and split; print or emit."""
+def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool, out: Path | None = None) -> None:
+    """Evaluate the collectives of the TOML file ``path`` on ``setup``'s data, model and split; print or emit; with
+    ``out``, also write ``collectives.csv``, ``summary.json`` and the HTML report there."""
     from recollective.campaigns import Campaign, estimate_noise_floor, evaluate_composed
     from recollective.campaigns._composed_config import load_composed_campaign
     from recollective.data._targets import _coerce_id, explicit_targets
 
     spec = load_composed_campaign(path)
+    if out is not None and out.exists() and not out.is_dir():
+        raise InvalidParameterError(f"--out {str(out)!r} is a file; give a folder for collectives.csv and the report")
     recommender = setup.build_model()
     _, train, test = setup.load_split()
     names = spec.names()
@@ -102,7 +105,40 @@ def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool) -> Non
         "fit_seconds": fit_seconds,
         "whatif_seconds": whatif_seconds,
     }
+    if out is not None:
+        document["written"] = _write(out, document, outcome, setup)
     render(document, json_out, _print)
+
+
+def _write(out: Path, document: dict, outcome, setup) -> list[str]:
+    """``collectives.csv`` (one row per collective, :func:`recollective.campaigns.interaction_rows`),
+    ``summary.json`` (the printed document) and ``report.html``; each file written whole or not at all."""
+    import csv
+    import io
+    import json
+
+    from recollective._files import atomic_write_bytes
+    from recollective._jsonable import to_jsonable
+    from recollective.campaigns import interaction_rows
+    from recollective.report._figures import csv_cell
+    from recollective.report.html import write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = interaction_rows(outcome, dataset=Path(str(setup.source.path)).name, model=document["model"],
+                            seed=document["seed"], noise_floor=document["noise_floor"])
+    for row, collective in zip(rows, document["collectives"], strict=True):
+        row["targets"] = " ".join(str(t) for t in collective["target_item_ids"])
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(list(rows[0]))
+    writer.writerows([csv_cell(value) for value in row.values()] for row in rows)
+    atomic_write_bytes(out / "collectives.csv", lambda h: h.write(text.getvalue().encode("utf-8")), fsync=False)
+    summary = {"name": Path(str(document["campaign_file"])).stem, **to_jsonable(document)}
+    atomic_write_bytes(out / "summary.json",
+                       lambda h: h.write(json.dumps(summary, indent=2, allow_nan=False, default=str).encode("utf-8")),
+                       fsync=False)
+    report = write_report(out)
+    return [str(out / "collectives.csv"), str(out / "summary.json"), str(report["html"])]
 
 
 def _print(document: dict) -> None:
@@ -136,6 +172,8 @@ def _print(document: dict) -> None:
         f"{document['unchanged_share']:.1%} / {document['worse_share']:.1%} (noise floor "
         f"{document['noise_floor']:.4f})"
     )
+    for path in document.get("written", []):
+        console.print(f"wrote {path}", highlight=False)
     console.print(
         "interaction = effect together - the sum of every collective's effect alone on this audience (0 when the "
         "collectives neither help nor hinder each other); efficacy drop = 1 - effect together / effect alone "

@@ -45,7 +45,9 @@ def _provenance_section(run) -> dict:
     """Where the numbers come from: folder, commit, runs and timings, versions, machine, configuration; shown
     collapsed at the end of the page."""
     meta = run.metadata
-    facts = [("name", run.name), ("kind", run.kind), ("folder", str(run.path)), ("result rows", len(run.rows))]
+    facts = [("name", run.name), ("kind", run.kind), ("folder", str(run.path))]
+    if run.rows or run.kind != "collectives":
+        facts.append(("result rows", len(run.rows)))
     facts += [(key, meta[key]) for key in ("created", "cells", "commit", "seconds")
               if key in meta and not isinstance(meta[key], dict | list)]
     if isinstance(meta.get("cells"), list):
@@ -68,7 +70,8 @@ def _provenance_section(run) -> dict:
             "intro": "What produced these numbers."}
 
 
-def _summary_section(run, summary: list[dict], key_figure: str | None, game: list[str]) -> dict:
+def _summary_section(run, summary: list[dict], key_figure: str | None, game: list[str],
+                     collectives: dict | None = None) -> dict:
     """What was asked, one sentence per model, the key figure."""
     from recollective.report._summary import asked, audience_sizes, headline_sentences, is_world
 
@@ -86,10 +89,16 @@ def _summary_section(run, summary: list[dict], key_figure: str | None, game: lis
             blocks.append(f"<p>For each model, the collective that raised target exposure most: the share of the "
                           f"audience{esc(audience)}, the users who like a target, with a target in their {esc(top)}; "
                           f"and the held-out NDCG of all test users{esc(world)}.</p>")
+    elif collectives and collectives["asked"]:
+        sentences = []
+        rows = "".join(f"<tr><th>{esc(what)}</th><td>{esc(value)}</td></tr>" for what, value in collectives["asked"])
+        blocks.append(f'<table class="asked"><tbody>{rows}</tbody></table>')
+        blocks.append("<p>For each model, what the collectives achieved for their own audiences (the users who like "
+                      "their targets) alone, and what was left of it when they all acted at once.</p>")
     else:
         sentences = []
         blocks.append("<p>This folder holds game results only (no campaign sweep).</p>")
-    items = [*sentences, *game]
+    items = [*sentences, *(collectives["sentences"] if collectives else []), *game]
     if items:
         blocks.append('<ul class="headline">' + "".join(f"<li>{esc(s)}</li>" for s in items) + "</ul>")
     if key_figure:
@@ -246,6 +255,7 @@ def build_sections(run, staging: Path, assets: Path) -> list[dict]:
     from recollective.report._ranges import clip_intervals
     from recollective.report._run_folder import KEY_COLUMNS
     from recollective.report._summary import game_sentences, is_world
+    from recollective.report.collectives_report import collectives_sections
 
     html_dir = assets.parent
     key_figure, figures, summary = None, [], []
@@ -267,9 +277,15 @@ def build_sections(run, staging: Path, assets: Path) -> list[dict]:
     game_story = []
     if (staging / "window.csv").is_file():
         game_story = game_sentences(_read_csv(staging / "window.csv")[1])
+    collectives = collectives_sections(run.path, staging, html_dir, assets)
+    if key_figure is None and collectives["key_figure"]:
+        key_figure = collectives["key_figure"]  # a folder of several collectives: their figure tells its story
+    elif collectives["key_figure"]:
+        collectives["sections"][0]["blocks"].insert(0, collectives["key_figure"])
     if key_figure is None and game and game[0]["blocks"] and game[0]["blocks"][0].startswith("<figure"):
         key_figure = game[0]["blocks"].pop(0)  # a game-only folder: the window figure tells its story
-    sections = [_summary_section(run, summary, key_figure, game_story), *figures, *game]
+    sections = [_summary_section(run, summary, key_figure, game_story, collectives), *figures,
+                *collectives["sections"], *game]
     if summary:
         sections.append(_numbers(summary))
     sections.append(_provenance_section(run))
@@ -288,13 +304,14 @@ def render_page(run, sections: list[dict]) -> str:
             content = f"<details><summary>{esc(s['collapsed'])}</summary>{content}</details>"
         body.append(f'<section id="{esc(s["id"])}"><h2>{esc(s["title"])}</h2>{content}</section>')
     title = f"recollective report: {run.name}"
+    rows = f" · {len(run.rows)} result rows" if run.rows or run.kind != "collectives" else ""
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{esc(title)}</h1><p class=\"sub\">{esc(run.kind)} · {len(run.rows)} result rows · "
+        f"<h1>{esc(title)}</h1><p class=\"sub\">{esc(run.kind)}{rows} · "
         f"<code>{esc(run.path)}</code></p><nav>Contents: <ul>{nav}</ul></nav>{''.join(body)}"
         "</body></html>\n"
     )

@@ -25,7 +25,8 @@ _STRING_COLUMNS = ("model", "participants", "position")
 class RunResults:
     """A run folder's results: ``metadata`` is its manifest (or the sweep's summary document without the
     summary rows); ``rows`` one dict per cell with :data:`KEY_COLUMNS` and metric columns (empty for a folder
-    that holds only game results, ``kind == "game"``)."""
+    that holds only game results, ``kind == "game"``, or only several collectives' results, ``kind ==
+    "collectives"``)."""
 
     path: Path
     kind: str
@@ -56,11 +57,16 @@ def read_run(run_dir) -> RunResults:
                                                    (path, path / "game") for stem in ("window", "online")):
         metadata, kind, rows = _read_json(path / "summary.json"), "game", []
         return RunResults(path, kind, str(metadata.get("name") or path.name), metadata, rows)
+    elif (path / "collectives.csv").is_file() or (path / "joint_window.csv").is_file():
+        metadata = _read_json(path / "summary.json") if (path / "summary.json").is_file() else {}
+        kind = "collectives" if (path / "collectives.csv").is_file() else "game"
+        return RunResults(path, kind, str(metadata.get("name") or path.name), metadata, [])
     else:
         raise DataError(
             f"run folder {str(path)!r} holds no results: expected manifest.json with rows-*.parquet (a results "
-            "store), summary.json with rows.csv (from `recollective campaign sweep`) or summary.json with "
-            "window.csv / online.csv (from `recollective demo`)"
+            "store), summary.json with rows.csv (from `recollective campaign sweep`), summary.json with "
+            "window.csv / online.csv (from `recollective demo`), collectives.csv (from `recollective campaign run "
+            "--campaign FILE --out DIR`) or joint_window.csv (from `recollective game joint-window --plot DIR`)"
         )
     if not rows:
         raise DataError(f"{where}: no result rows yet; run the sweep (or resume it) first")
