@@ -235,7 +235,9 @@ def _read(path: Path) -> list[dict]:
 
 
 def _ci(summary, metric, scale=100.0, digits=1) -> str:
+    """Mean and t-interval in points; the interval clipped to [-100, 100] (effects are differences of shares)."""
     mean, low, high = (summary[metric] * scale, summary[f"{metric}_low"] * scale, summary[f"{metric}_high"] * scale)
+    low, high = max(low, -scale), min(high, scale)
     return f"{mean:+.{digits}f} ({low:+.{digits}f}, {high:+.{digits}f})"
 
 
@@ -248,7 +250,8 @@ def interference_tables(out: Path) -> str:
     summary = summarize_interactions(rows, by=("dataset", "model", "pair", "collective"),
                                      metrics=(*INTERACTION_METRICS, "audience_size"))
     lines = ["| dataset | pair (audience Jaccard) | model | collective (size, audience) | effect alone, points "
-             "(95% CI) | effect together | interaction | efficacy drop |", "|---|---|---|---|---|---|---|---|"]
+             "(95% t-interval over seeds, clipped to ±100) | effect together | interaction | efficacy drop |",
+             "|---|---|---|---|---|---|---|---|"]
     jaccard = {(r["dataset"], r["pair"]): r["jaccard"] for r in rows}
     meta = {(r["dataset"], r["pair"], r["collective"]): r for r in rows}
     for s in summary:

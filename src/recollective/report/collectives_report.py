@@ -183,8 +183,9 @@ def headline(summary: list[dict]) -> list[str]:
         if effective:
             drops = np.array([row["efficacy_drop"] for row in effective], dtype=float)
             largest = max(effective, key=lambda row: row["efficacy_drop"])
-            text += (f"; together they kept a median {1 - float(np.nanmedian(drops)):.0%} of that effect (largest "
-                     f"drop {largest['efficacy_drop']:.0%}, {_where(largest)})")
+            text += f"; together they kept a median {1 - float(np.nanmedian(drops)):.0%} of that effect"
+            text += (f" (largest drop {largest['efficacy_drop']:.0%}, {_where(largest)})"
+                     if largest["efficacy_drop"] > 0 else " (none lost any of it)")
         if rows[0]["n_seeds"] > 1:
             text += f"; the interaction's interval covers 0 for {covered} of {len(rows)}"
         sentences.append(text + ".")
