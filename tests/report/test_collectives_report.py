@@ -99,3 +99,25 @@ def test_bad_rows_files_name_the_file_and_the_problem(tmp_path, columns, rows, n
     with pytest.raises(DataError, match=r"collectives\.csv") as error:
         read_collective_rows(path)
     assert needle in str(error.value) and "\n" not in str(error.value)
+
+
+def test_chromium_shows_the_summary_first_and_every_dataset_and_model_in_the_figure(tmp_path):
+    """The DOM as headless Chromium builds it: the summary first with the interference figure, and that figure's
+    data (the CSV it links to, and its data-models) holds every (dataset, model) of the rows."""
+    from report.test_html import CHROMIUM, console_messages, figure_tables, parse, run_chromium
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium)")
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = _rows(models=("als", "itemknn", "ease", "puresvd", "sequential"))
+    _write(run / "collectives.csv", rows)
+    document = write_report(run)
+    dom = run_chromium(document["html"].as_uri(), tmp_path / "profile", "--dump-dom")
+    assert console_messages(dom.stderr) == []
+    tags = parse(dom.stdout)
+    sections = [attrs["id"] for tag, attrs in tags if tag == "section"]
+    assert sections[0] == "summary" and sections[-1] == "provenance" and "collectives" in sections
+    ((models, plotted),) = figure_tables(tags, run).values()
+    assert models == ["als", "itemknn", "ease", "puresvd", "sequential"]
+    assert {(r["dataset"], r["model"]) for r in plotted} == {(r["dataset"], r["model"]) for r in rows}
