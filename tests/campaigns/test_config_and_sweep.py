@@ -100,3 +100,57 @@ def test_sweep_with_a_bad_config_exits_2(tmp_path):
     assert result.exit_code == 2
     assert "k: Input should be greater than or equal to 1" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_stopped_sweep_keeps_its_cells_and_a_rerun_evaluates_only_the_rest(tmp_path, monkeypatch):
+    from recollective.campaigns import _sweep
+    from recollective.campaigns._experiment import PARTIAL_CONFIG, PARTIAL_ROWS, run_sweep_config
+
+    _write_data(tmp_path)
+    (tmp_path / "sweep.toml").write_text(VALID)
+    config = load_sweep_config(tmp_path / "sweep.toml")
+    whole = run_sweep_config(config, tmp_path / "whole")
+
+    def stop_after_5(done, total, row):
+        if done == 5:
+            raise _Stop
+    out = tmp_path / "stopped"
+    with pytest.raises(_Stop):
+        run_sweep_config(config, out, progress=stop_after_5)
+    assert not (out / "rows.csv").exists()
+    lines = (out / PARTIAL_ROWS).read_text().splitlines()
+    assert len(lines) == 1 + 5  # the header and every cell finished before the stop
+    with (out / PARTIAL_ROWS).open("a") as handle:  # a line cut short by the stop is dropped, its cell rerun
+        handle.write("itemknn,1,random")
+
+    evaluated = []
+    real = _sweep.evaluate_campaign
+    monkeypatch.setattr(_sweep, "evaluate_campaign", lambda *a, **kw: evaluated.append(1) or real(*a, **kw))
+    resumed = run_sweep_config(config, out)
+    assert len(evaluated) == 16 - 5
+    assert resumed["summary"] == whole["summary"]  # the same numbers as a run that never stopped
+    assert (out / "rows.csv").read_text() == (tmp_path / "whole" / "rows.csv").read_text()
+    assert not (out / PARTIAL_ROWS).exists() and not (out / PARTIAL_CONFIG).exists()
+
+
+def test_a_stopped_sweep_of_another_config_is_not_overwritten(tmp_path):
+    from recollective.campaigns._experiment import PARTIAL_ROWS, run_sweep_config
+
+    _write_data(tmp_path)
+    (tmp_path / "sweep.toml").write_text(VALID)
+    out = tmp_path / "out"
+
+    def stop(done, total, row):
+        raise _Stop
+    with pytest.raises(_Stop):
+        run_sweep_config(load_sweep_config(tmp_path / "sweep.toml"), out, progress=stop)
+    before = (out / PARTIAL_ROWS).read_text()
+    (tmp_path / "other.toml").write_text(VALID.replace("k = 5", "k = 3"))
+    result = runner.invoke(app, ["campaign", "sweep", str(tmp_path / "other.toml"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "rows.partial.csv: the unfinished cells of a sweep with another configuration" in result.output
+    assert (out / PARTIAL_ROWS).read_text() == before

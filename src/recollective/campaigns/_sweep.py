@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -72,6 +72,7 @@ def sweep_campaigns(
     skip_ineligible: bool = False,
     world=None,
     progress: Callable[[int, int, dict], None] | None = None,
+    finished: Mapping[tuple, dict] | None = None,
 ) -> list[dict]:
     """Evaluate ``campaign`` varied over sizes x participant policies x positions, for each model and seed.
 
@@ -91,7 +92,10 @@ def sweep_campaigns(
         Leave out cells whose policy has fewer eligible users than the size asks for (the planner's choice);
         by default such a cell is an error naming ``campaign.size``.
     progress : callable(done, total, row), optional
-        Called after each cell.
+        Called after each cell (also a finished one taken from ``finished``).
+    finished : mapping of (model, seed, participants, position, size) to row, optional
+        Rows of an earlier, interrupted run of the same sweep: taken as they are, in grid order, without
+        evaluating their cells again; a (model, seed) whose cells are all finished is not even fitted.
 
     Returns
     -------
@@ -106,8 +110,18 @@ def sweep_campaigns(
     embedding = user_embedding(train, rng=0) if "closest" in participants else None
     total = len(models) * len(seeds) * len(participants) * len(positions) * len(sizes)
     rows, done = [], 0
+    finished = finished or {}
     for name, template in models.items():
         for seed in seeds:
+            keys = [(name, int(seed), policy, position, size) for policy in participants for position in positions
+                    for size in sizes]
+            if keys and all(key in finished for key in keys):
+                for key in keys:
+                    rows.append(finished[key])
+                    done += 1
+                    if progress is not None:
+                        progress(done, total, finished[key])
+                continue
             model = template.clone()
             if "rng" in model.get_params():
                 model.set_params(rng=int(seed))
@@ -121,6 +135,13 @@ def sweep_campaigns(
             for policy in participants:
                 for position in positions:
                     for size in sizes:
+                        key = (name, int(seed), policy, position, size)
+                        if key in finished:
+                            rows.append(finished[key])
+                            done += 1
+                            if progress is not None:
+                                progress(done, total, finished[key])
+                            continue
                         cell = dataclasses.replace(campaign, participants=policy, position=position, size=size)
                         if skip_ineligible and cell.n_selected(train.n_users) > eligible_users(
                             cell, train, audience
