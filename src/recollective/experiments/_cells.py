@@ -141,14 +141,29 @@ def _load_inputs(config: ExperimentConfig) -> _Inputs:
 
 
 def _baseline(config: ExperimentConfig, inputs: _Inputs, name: str, seed: int) -> tuple:
+    """(fitted baseline, noise floor) of model ``name`` at ``seed``, cached in this process.
+
+    The cache key leaves out the model's ``refit_params`` (which ``fit`` ignores): a baseline fitted for one
+    refit setting serves the others, as a copy carrying the requested values (its ``refit`` then does what they
+    say; see :meth:`recollective.models.Recommender.refit`). Two configs that differ only there (the LLM's
+    ``refit_mode``), run in one process, fit and score each baseline and its noise floor once.
+    """
+    import copy
+
     from recollective.campaigns import estimate_noise_floor
     from recollective.models import make_model
 
-    key = (name, _canonical(config.models[name]), seed)
+    params = config.models[name]
+    template = make_model(name, **params)
+    refit_only = type(template).refit_params
+    key = (name, _canonical({p: v for p, v in params.items() if p not in refit_only}), seed)
     if key in _BASELINES:
         _BASELINES.move_to_end(key)
-        return _BASELINES[key]
-    template = make_model(name, **config.models[name])
+        baseline, floor = _BASELINES[key]
+        wanted = {p: template.get_params()[p] for p in refit_only}
+        if any(baseline.get_params()[p] != value for p, value in wanted.items()):
+            baseline = copy.deepcopy(baseline).set_params(**wanted)
+        return baseline, floor
     if "extra_candidates" in template.get_params() and not template.get_params()["extra_candidates"]:
         template.set_params(extra_candidates=inputs.targets)  # re-ranking models always rank the campaign's targets
     model = template.clone()

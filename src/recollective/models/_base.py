@@ -31,7 +31,9 @@ class Recommender(HyperParameters):
     ``refit_tolerance`` (a sentence stating how close ``refit`` is to a cold ``fit``), and implement
     ``_fit(matrix, interactions, params)`` and ``_score_block(user_idx) -> ndarray (len(user_idx), n_items)``
     (a fresh array, or a read-only view which ``recommend`` copies before excluding seen items);
-    they may override ``_refit(matrix, interactions, delta, params)`` with a fast path.
+    they may override ``_refit(matrix, interactions, delta, params)`` with a fast path. ``refit_params`` names
+    the hyper-parameters that only change what ``refit`` does (``fit`` ignores them), so a model fitted with
+    one value of them is the model ``fit`` gives with any other.
 
     Attributes
     ----------
@@ -46,6 +48,7 @@ class Recommender(HyperParameters):
     name: ClassVar[str] = "recommender"
     parameter_rules: ClassVar[dict] = {}
     refit_tolerance: ClassVar[str] = "refit is a cold fit"
+    refit_params: ClassVar[tuple[str, ...]] = ()
     score_dtype: ClassVar[type] = np.float64
 
     # ------------------------------------------------------------------------------------------ fitting
@@ -62,12 +65,13 @@ class Recommender(HyperParameters):
         """Update the fit to ``interactions`` = the training data after ``delta``; returns ``self``.
 
         Equal to ``fit(interactions)`` exactly or within ``refit_tolerance``. Without a delta, or before any
-        fit, or when users or items were appended, this is a cold ``fit``.
+        fit, or when users or items were appended, or when a hyper-parameter outside ``refit_params`` changed
+        since the fit, this is a cold ``fit``.
         """
         if not self.is_fitted() or delta is None:
             return self.fit(interactions)
         params = self.checked_params()
-        if params != self.params_:
+        if any(params[key] != self.params_.get(key) for key in params if key not in self.refit_params):
             return self.fit(interactions)
         matrix = check_interactions(interactions, self.name)
         if matrix.shape != (self.n_users_, self.n_items_) or delta.n_new_users or delta.n_new_items:

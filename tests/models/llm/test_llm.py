@@ -130,6 +130,22 @@ def test_retrain_refit_equals_a_cold_fit_on_the_updated_data(tiny, data):
     assert not np.allclose(continued.score(users)[finite], cold.score(users)[finite])
 
 
+def test_refit_mode_set_after_the_fit_decides_the_refit(tiny, data):
+    # refit_mode is a refit-only parameter: a baseline fitted under one mode serves the other (the experiment
+    # runner shares baselines this way), and its refit equals that of a model fitted under the other mode
+    book = int(data.items.numbers(["b35"])[0])
+    updated, delta = _campaign(data, _group(data, True)[:6], book)
+    users = np.arange(data.n_users)
+    assert small(tiny).refit_params == ("refit_mode", "refit_epochs", "refit_replay")
+    switched = small(tiny, extra_candidates=(book,)).fit(data).set_params(refit_mode="retrain")
+    cold = small(tiny, refit_mode="retrain", extra_candidates=(book,)).fit(updated)
+    np.testing.assert_array_equal(switched.refit(updated, delta).score(users), cold.score(users))
+    back = small(tiny, refit_mode="retrain", extra_candidates=(book,)).fit(data).set_params(refit_mode="continue")
+    continued = small(tiny, extra_candidates=(book,)).fit(data).refit(updated, delta)
+    np.testing.assert_array_equal(back.refit(updated, delta).score(users), continued.score(users))
+    assert len(back.history_) == 1  # continued (refit_epochs=1), not a cold fit
+
+
 def test_full_fine_tuning_over_the_whole_catalogue(tiny, data):
     model = small(tiny, fine_tuning="full", candidates="all", epochs=1).fit(data)
     scores = model.score(np.arange(3))

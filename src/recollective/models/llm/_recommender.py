@@ -138,6 +138,7 @@ class LLMRecommender(Recommender):
         "refit_mode='continue' (default), quality-based: refit continues fine-tuning on the changed histories and is "
         "not equal to a cold fit; refit_mode='retrain': exact, a cold fit from the base model with the same seed"
     )
+    refit_params = ("refit_mode", "refit_epochs", "refit_replay")
     score_dtype = np.float32
 
     def __init__(
