@@ -151,7 +151,46 @@ def test_a_failing_study_leaves_earlier_files_intact(tmp_path, monkeypatch):
     _one_error_line(result, "the disk is full")
     assert (out / "rows.parquet").read_bytes() == b"earlier rows"
     assert (out / "report.html").read_text() == "earlier report"
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "rows.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["blocks.partial", "report.html", "rows.parquet"]
+    assert len(list((out / "blocks.partial").glob("*.rows.parquet"))) == 1  # the finished block is kept
+
+
+def test_a_stopped_study_resumes_with_only_the_missing_blocks(tmp_path, monkeypatch):
+    from recollective.adversarial import _study
+
+    data = _write(tmp_path)
+    args = [*data, *COMMON, "--sizes", "6,12", "--seeds", "0,1", "--kinds", "average", "--filler-size", "5",
+            "--detectors", "pca,fraudar", "--flag-shares", "0.05,0.1", "--report-flag-share", "0.1", "--json"]
+    whole = runner.invoke(app, ["attack", "study", *args, "--out", str(tmp_path / "whole")])
+    assert whole.exit_code == 0, whole.output
+    real, calls = _study.evaluate_coordination, []
+
+    def stop_in_the_third_block(*a, **kw):
+        calls.append(1)
+        if len(calls) == 5:  # blocks hold 2 actions: two blocks are finished, the third is under way
+            raise KeyboardInterrupt
+        return real(*a, **kw)
+
+    monkeypatch.setattr(_study, "evaluate_coordination", stop_in_the_third_block)
+    out = tmp_path / "stopped"
+    runner.invoke(app, ["attack", "study", *args, "--out", str(out)])
+    assert len(list((out / "blocks.partial").glob("*.rows.parquet"))) == 2 and not (out / "rows.parquet").exists()
+    calls.clear()
+    monkeypatch.setattr(_study, "evaluate_coordination", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    resumed = runner.invoke(app, ["attack", "study", *args, "--out", str(out)])
+    assert resumed.exit_code == 0, resumed.output
+    assert len(calls) == 2 * 2  # the two missing blocks, two actions each
+    assert pq.read_table(out / "rows.parquet").to_pylist() == pq.read_table(tmp_path / "whole" / "rows.parquet"
+                                                                            ).to_pylist()
+    assert pq.read_table(out / "curves.parquet").equals(pq.read_table(tmp_path / "whole" / "curves.parquet"))
+    assert not (out / "blocks.partial").exists()
+    calls.clear()
+    monkeypatch.setattr(_study, "evaluate_coordination", stop_in_the_third_block)
+    runner.invoke(app, ["attack", "study", *args, "--out", str(tmp_path / "again")])
+    before = sorted(p.name for p in (tmp_path / "again" / "blocks.partial").iterdir())
+    other = runner.invoke(app, ["attack", "study", *args, "--k", "4", "--out", str(tmp_path / "again")])
+    _one_error_line(other, "the finished blocks of a study with other settings")
+    assert sorted(p.name for p in (tmp_path / "again" / "blocks.partial").iterdir()) == before
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -115,6 +115,8 @@ def run_attack_study(
     audience=None,
     progress: Callable[[int, int], None] | None = None,
     return_curves: bool = False,
+    finished: Mapping[tuple, tuple[list[dict], list[dict]]] | None = None,
+    on_block: Callable[[int, float | int, list[dict], list[dict]], None] | None = None,
 ) -> list[dict] | tuple[list[dict], list[dict]]:
     """Benign campaign versus each attack at equal budget, per size and seed, with detection and filtering.
 
@@ -157,6 +159,11 @@ def run_attack_study(
         Also return each detector's ROC curve per cell (:func:`~recollective.adversarial._curves.curve_rows`:
         the post-action scores against the coordinated accounts), for ROC plots, which the rows' few flag shares
         cannot draw.
+    finished : mapping of (seed, size) to (rows, curves), optional
+        Blocks of an earlier, interrupted run of the same study: taken as they are, in order, without evaluating
+        them again; a seed whose sizes are all finished is not even fitted.
+    on_block : callable(seed, size, rows, curves), optional
+        Called with each newly evaluated block (every action at one size and seed), e.g. to store it.
 
     Returns
     -------
@@ -191,8 +198,24 @@ def run_attack_study(
     audience = target_audience(test, targets) if audience is None else np.unique(np.asarray(audience, np.int64))
     actions = [("benign", "real")] + [(kind, account) for kind in attack_kinds for account in accounts]
     total, done, rows, curves = len(seeds) * len(sizes) * len(actions), 0, [], []
+    finished = finished or {}
+
+    def take(seed, size):
+        nonlocal done
+        block_rows, block_curves = finished[(seed, size)]
+        rows.extend(block_rows)
+        if return_curves:
+            curves.extend(block_curves)
+        done += len(actions)
+        if progress is not None:
+            progress(done, total)
+
     for seed in seeds:
         seed = int(seed)
+        if all((seed, size) in finished for size in sizes):
+            for size in sizes:
+                take(seed, size)
+            continue
         baseline = template.clone()
         if "rng" in baseline.get_params():
             baseline.set_params(rng=int(study_stream(seed, "model").integers(2**31 - 1)))
@@ -211,7 +234,10 @@ def run_attack_study(
                 )
             fitted[name] = detector
         for size in sizes:
-            budget = None
+            if (seed, size) in finished:
+                take(seed, size)
+                continue
+            budget, block_rows, block_curves = None, [], []
             for action, account in actions:
                 if action == "benign":
                     spec = campaigns[size]
@@ -223,12 +249,17 @@ def run_attack_study(
                 )
                 if action == "benign":
                     budget = outcome.summary["n_actions"]
-                rows.extend(_rows(outcome, model_name, seed, size, budget, cv_auc))
-                if return_curves:
-                    curves.extend(curve_rows(outcome, {"model": model_name, "seed": seed, "size": size}))
+                block_rows.extend(_rows(outcome, model_name, seed, size, budget, cv_auc))
+                if return_curves or on_block is not None:
+                    block_curves.extend(curve_rows(outcome, {"model": model_name, "seed": seed, "size": size}))
                 done += 1
                 if progress is not None:
                     progress(done, total)
+            rows.extend(block_rows)
+            if return_curves:
+                curves.extend(block_curves)
+            if on_block is not None:
+                on_block(seed, size, block_rows, block_curves)
     return (rows, curves) if return_curves else rows
 
 

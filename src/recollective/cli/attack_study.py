@@ -70,7 +70,9 @@ def study(
 ) -> None:
     """Benign collective versus every attack at equal budget, over sizes and seeds: detection, harm, benefit and
     the filtering trade-off. Writes OUT/rows.parquet, curves.parquet, study.json, roc.png, tradeoff.png and
-    report.html (files are replaced only when the whole study succeeded)."""
+    report.html (files are replaced only when the whole study succeeded). Each finished (seed, size) block is kept
+    in OUT/blocks.partial while the study runs: run the same study again after a stop and only the missing blocks
+    are evaluated."""
     from recollective.adversarial import ACCOUNT_KINDS, ATTACK_KINDS, DETECTOR_NAMES, run_attack_study
 
     if out.exists() and not out.is_dir():
@@ -86,8 +88,19 @@ def study(
     filler = parse_size(filler_size, "--filler-size")
     if not any(abs(report_flag_share - s) < 1e-12 for s in shares):
         raise InvalidParameterError(f"--report-flag-share {report_flag_share} must be one of --flag-shares {shares}")
+    from recollective.adversarial._study_blocks import StudyBlocks
+
     recommender, train, test, targets = setup.prepare()
     source, model, split, k = setup.source, setup.model, setup.split, setup.k
+    settings = to_jsonable({
+        "data": str(source.path), "model": model.value, "params": recommender.get_params(),
+        "split": split.method.value, "test_fraction": split.test_fraction, "split_seed": setup.seed,
+        "seeds": seed_list, "sizes": size_list, "kinds": kind_list, "accounts": account_list, "filler_size": filler,
+        "participants": participants, "detectors": names, "flag_shares": shares, "k": k,
+        "targets": _target_rows(train, targets),
+    })
+    blocks = StudyBlocks(out, settings)
+    finished = blocks.load()  # blocks of an earlier run of this study that was stopped
     started = time.perf_counter()
     with step_progress("attack study: fitting the baseline and training detectors", quiet=quiet) as progress:
 
@@ -98,18 +111,14 @@ def study(
             train, test, model=recommender, targets=targets.item_idx, sizes=size_list, seeds=seed_list,
             attack_kinds=kind_list, accounts=account_list, filler_size=filler, detectors=names, k=k,
             flag_shares=shares, participants=participants, audience=targets.audience.user_idx, progress=advance,
-            return_curves=True,
+            return_curves=True, finished=finished, on_block=blocks.save,
         )
     seconds = time.perf_counter() - started
     metadata = to_jsonable({
         "name": f"attack study: {source.path.name}", "created": datetime.datetime.now(datetime.UTC).isoformat(
-            timespec="seconds"), "out": str(out), "data": str(source.path), "model": model.value,
-        "params": recommender.get_params(), "split": split.method.value, "test_fraction": split.test_fraction,
-        "split_seed": setup.seed, "seeds": seed_list, "sizes": size_list, "kinds": kind_list,
-        "accounts": account_list, "filler_size": filler, "participants": participants, "detectors": names,
-        "flag_shares": shares, "report_flag_share": report_flag_share, "k": k, "n_users": train.n_users,
-        "n_items": train.n_items, "audience_size": targets.audience.n_users, "targets": _target_rows(train, targets),
-        "target_authors": list(targets.authors), "seconds": seconds,
+            timespec="seconds"), "out": str(out), **settings, "report_flag_share": report_flag_share,
+        "n_users": train.n_users, "n_items": train.n_items, "audience_size": targets.audience.n_users,
+        "target_authors": list(targets.authors), "seconds": seconds, "resumed_blocks": len(finished),
     })
     from recollective.report.attack_report import (
         summarize_detection,
@@ -120,6 +129,7 @@ def study(
 
     with err_console.status("drawing the plots and writing the report"):
         files = write_study(out, rows, curves, metadata)
+    blocks.remove()
 
     document = {**metadata, "files": [str(f) for f in files],
                 "effects": summarize_effects(rows), "detection": summarize_detection(rows, report_flag_share),
