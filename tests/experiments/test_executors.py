@@ -64,37 +64,52 @@ def ray_token(tmp_path, fresh_home, monkeypatch):
     return token
 
 
+def _wait_for(log: Path, text: str, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 90
+    while text not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"{what} did not start within 90 s"
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
-def _ray_head(tmp_path: Path, cpus: int = 2):
-    """A Ray head on 127.0.0.1 in its own process group (``ray start --head --block``); killed with the group."""
+def _ray_cluster(tmp_path: Path, workers: int = 2):
+    """A Ray cluster on 127.0.0.1: a head with no CPUs of its own and ``workers`` worker nodes of one CPU each
+    (``ray start --block``, each in its own process group, killed with the group), so every task runs on a
+    worker node, as on a cluster of several machines."""
     port = _free_port()
     ray = Path(sys.executable).with_name("ray")
-    log = (tmp_path / "ray-head.log").open("w")
-    head = subprocess.Popen(
-        [str(ray), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
-         "--include-dashboard=false", "--disable-usage-stats", "--block"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    common = ["--node-ip-address=127.0.0.1", "--disable-usage-stats", "--block"]
+    processes, logs = [], []
     try:
-        deadline = time.monotonic() + 60
-        while "Ray runtime started" not in (tmp_path / "ray-head.log").read_text():
-            assert head.poll() is None, (tmp_path / "ray-head.log").read_text()
-            assert time.monotonic() < deadline, "the Ray head did not start within 60 s"
-            time.sleep(0.2)
+        for index in range(workers + 1):
+            log_path = tmp_path / f"ray-node-{index}.log"
+            logs.append(log_path.open("w"))
+            if index == 0:
+                command = [str(ray), "start", "--head", f"--port={port}", "--num-cpus=0",
+                           "--include-dashboard=false", *common]
+            else:
+                command = [str(ray), "start", f"--address=127.0.0.1:{port}", "--num-cpus=1", *common]
+            processes.append(subprocess.Popen(command, stdout=logs[-1], stderr=subprocess.STDOUT,
+                                              start_new_session=True))
+            _wait_for(log_path, "Ray runtime started", processes[-1], "the Ray head" if index == 0 else
+                      f"Ray worker node {index}")
         yield f"127.0.0.1:{port}"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(head.pid, signal.SIGKILL)
-        head.wait(timeout=30)
-        log.close()
+        for process in reversed(processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        for log in logs:
+            log.close()
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(RAY_MISSING, reason="ray is not installed (pip install 'ray==2.60.0')")
-def test_ray_cluster_on_localhost_gives_the_same_table(tmp_path, reference, ray_token, fresh_home):
+def test_ray_cluster_of_three_nodes_on_localhost_gives_the_same_table(tmp_path, reference, ray_token, fresh_home):
     command = cli_command("run", str(TINY), "--out", str(tmp_path / "runs"), "--executor", "ray", "--address",
                           "ADDRESS", "--batch-size", "2", "--json")
-    with _ray_head(tmp_path) as address:
+    with _ray_cluster(tmp_path, workers=2) as address:
         command[command.index("ADDRESS")] = address
         # a client without the head's token: one line saying how to give it, nothing stored
         tokenless = {key: value for key, value in os.environ.items() if key != "RAY_AUTH_TOKEN_PATH"}
@@ -113,12 +128,56 @@ def test_ray_cluster_on_localhost_gives_the_same_table(tmp_path, reference, ray_
     assert list(fresh_home.iterdir()) == []  # nothing read from or written to HOME (no ~/.ray/auth_token)
 
 
+DATA_CONFIG = """
+name = "from-a-file"
+seeds = [0, 1]
+k = 5
+metrics = ["target_exposure_before", "target_exposure_after", "ndcg_before", "ndcg_after", "n_participants"]
+[data]
+path = "ratings.csv"
+format = "csv"
+user_col = "user"
+item_col = "book"
+rating_col = "stars"
+[targets]
+method = "explicit"
+item_ids = ["b39"]
+[campaign]
+participants = ["closest", "random"]
+sizes = [5, 20]
+[models.itemknn]
+[models.popularity]
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(RAY_MISSING, reason="ray is not installed (pip install 'ray==2.60.0')")
-def test_local_ray_instance_gives_the_same_table(tmp_path, reference, ray_token, fresh_home):
-    summary = run_experiment(load_experiment_config(TINY), tmp_path / "runs", executor="ray", workers=2)
-    assert summary["ran"] == 24 and summary["executor"] == "ray, local, 2 CPUs"
-    assert load_results(tmp_path / "runs" / "tiny") == reference
+def test_local_ray_gets_the_data_from_the_object_store_and_gives_the_same_table(tmp_path, ray_token, fresh_home,
+                                                                               monkeypatch):
+    """The driver prepares the inputs once and puts them into Ray's object store: the data file is deleted right
+    after that, so a task that read it again would fail."""
+    from recollective.experiments import _runner
+    from taste_groups import readers
+
+    rows = ["user,book,stars"]
+    for user, picked, _ in readers(120, 40, per_user=9, rare_every=10):
+        rows += [f"u{user},b{item},5" for item in picked]
+    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "config.toml").write_text(DATA_CONFIG)
+    config = load_experiment_config(tmp_path / "config.toml")
+    run_experiment(config, tmp_path / "reference")
+    real = _runner.prepared_inputs
+
+    def prepared_then_deleted(config):
+        inputs = real(config)
+        (tmp_path / "ratings.csv").unlink()
+        return inputs
+
+    monkeypatch.setattr(_runner, "prepared_inputs", prepared_then_deleted)
+    summary = run_experiment(config, tmp_path / "ray", executor="ray", workers=2, batch_size=2)
+    assert not (tmp_path / "ratings.csv").exists()
+    assert summary["ran"] == 16 and summary["executor"] == "ray, local, 2 CPUs"
+    assert load_results(tmp_path / "ray" / "from-a-file") == load_results(tmp_path / "reference" / "from-a-file")
     assert list(fresh_home.iterdir()) == []  # Ray used the test's token, not a new ~/.ray/auth_token
 
 

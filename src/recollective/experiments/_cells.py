@@ -21,7 +21,8 @@ import numpy as np
 
 from recollective.experiments._config import ExperimentConfig
 
-__all__ = ["CELL_KEYS", "Cell", "cell_hash", "expand_cells", "pinned_threads", "run_batch", "run_cell"]
+__all__ = ["CELL_KEYS", "Cell", "cell_hash", "expand_cells", "pinned_threads", "prepared_inputs", "run_batch",
+           "run_cell"]
 
 CELL_KEYS = ("model", "participants", "position", "size", "seed")
 ROW_FORMAT = 1  # bump when the meaning of a row changes: every cell hash changes with it
@@ -208,10 +209,21 @@ def run_cell(config: ExperimentConfig, cell: Cell) -> dict:
     return row
 
 
-def run_batch(config_document: dict, cells: Sequence[dict], threads: int = 1) -> list[dict]:
+def run_batch(config_document: dict, cells: Sequence[dict], threads: int = 1, inputs: _Inputs | None = None
+              ) -> list[dict]:
     """Rows of ``cells`` (dicts of :data:`CELL_KEYS`) under ``config_document`` (``config.model_dump(mode="json")``),
-    with BLAS and torch limited to ``threads`` threads. The executors' task function."""
+    with BLAS and torch limited to ``threads`` threads. The executors' task function.
+
+    ``inputs`` are the config's prepared inputs built elsewhere (:func:`prepared_inputs` in the driver, handed over
+    by Ray's object store): used instead of loading and splitting the data again in this process.
+    """
     config = ExperimentConfig.model_validate(config_document)
+    if inputs is not None:
+        key = _canonical(_inputs_spec(config))
+        if key not in _INPUTS:
+            _INPUTS.clear()
+            _BASELINES.clear()
+            _INPUTS[key] = inputs
     with pinned_threads(threads):
         return [run_cell(config, Cell.from_dict(cell)) for cell in cells]
 

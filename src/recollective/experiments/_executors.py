@@ -39,7 +39,9 @@ class LocalExecutor:
     def __exit__(self, *exc) -> None:
         return None
 
-    def imap_unordered(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, object]]:
+    def imap_unordered(self, fn: Callable, tasks: Sequence[tuple], shared=None) -> Iterator[tuple[int, object]]:
+        """``(index, fn(*tasks[index]))`` as tasks finish. ``shared`` is ignored: in this process the inputs are
+        cached already, and pool processes build their own (copying them into every task would cost more)."""
         if self.workers == 1 or len(tasks) <= 1:
             for index, args in enumerate(tasks):
                 yield index, fn(*args)
@@ -62,8 +64,9 @@ class LocalExecutor:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _ray_task(fn: Callable, args: tuple):
-    return fn(*args)
+def _ray_task(fn: Callable, shared, args: tuple):
+    """One Ray task: Ray hands ``shared`` over from its object store (a top-level argument given as an ObjectRef)."""
+    return fn(*args) if shared is None else fn(*args, inputs=shared)
 
 
 class RayExecutor:
@@ -121,10 +124,14 @@ class RayExecutor:
             self._ray.shutdown()
             self._started = False
 
-    def imap_unordered(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, object]]:
+    def imap_unordered(self, fn: Callable, tasks: Sequence[tuple], shared=None) -> Iterator[tuple[int, object]]:
+        """``(index, fn(*tasks[index]))`` as tasks finish; with ``shared``, ``fn(*tasks[index], inputs=shared)``,
+        ``shared`` put into the cluster's object store once for the whole run (not once per task), so that the
+        nodes need neither the data files nor to rebuild what the driver built."""
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=2)(_ray_task)
-        pending = {remote.remote(fn, args): index for index, args in enumerate(tasks)}
+        shared_ref = None if shared is None else ray.put(shared)
+        pending = {remote.remote(fn, shared_ref, args): index for index, args in enumerate(tasks)}
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)

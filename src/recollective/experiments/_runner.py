@@ -24,7 +24,15 @@ from importlib import metadata
 from pathlib import Path
 
 from recollective.errors import DataError, InvalidParameterError
-from recollective.experiments._cells import CELL_KEYS, Cell, cell_hash, expand_cells, forget_inputs, run_batch
+from recollective.experiments._cells import (
+    CELL_KEYS,
+    Cell,
+    cell_hash,
+    expand_cells,
+    forget_inputs,
+    prepared_inputs,
+    run_batch,
+)
 from recollective.experiments._config import ExperimentConfig
 from recollective.experiments._executors import make_executor
 from recollective.experiments._preflight import MAX_CELLS, check_run
@@ -116,8 +124,11 @@ def run_experiment(
         pending = [cell for cell, h in zip(cells, hashes, strict=True) if h not in stored]
         if pending and not checked:  # stored cells were damaged: their inputs are needed after all
             check_run(config, yes=yes, max_cells=max_cells)
-        if executor != "local" or workers > 1:
-            forget_inputs()  # the workers build their own
+        shared = None
+        if executor == "ray" and pending:
+            shared = prepared_inputs(config)  # built once here, put once into Ray's object store for every task
+        elif executor != "local" or workers > 1:
+            forget_inputs()  # the pool's processes build their own
         skipped = len(cells) - len(pending)
         manifest = _manifest(config, cells, hashes, columns, previous)
         manifest["files"] = files
@@ -137,7 +148,7 @@ def run_experiment(
             if tasks:
                 with runner:
                     batch_started = time.perf_counter()
-                    for index, rows in runner.imap_unordered(run_batch, tasks):
+                    for index, rows in runner.imap_unordered(run_batch, tasks, shared=shared):
                         seconds = time.perf_counter() - batch_started
                         written = store.write_rows(rows, columns, seconds=seconds)
                         files[written.name] = {"sha256": file_sha256(written), "n_cells": len(rows)}
