@@ -16,7 +16,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from recollective.campaigns._apply import CampaignApplication, apply_campaign
+from recollective.campaigns._noise_floor import estimate_noise_floor
+from recollective.campaigns._population import (
+    DEFAULT_SAMPLE_SIZE,
+    check_score_users,
+    ci95_halfwidth,
+    evaluation_population,
+)
 from recollective.campaigns._spec import Campaign
+from recollective.campaigns._utility import _mean, _ndcg, _relevant, _true_dcg, test_users
 from recollective.data import Interactions
 from recollective.errors import DataError
 from recollective.metrics import (
@@ -45,12 +53,6 @@ __all__ = [
 N_POPULARITY_BINS = 5
 
 
-def test_users(test: Interactions, relevance_threshold: float | None = None) -> np.ndarray:
-    """Users with at least one relevant held-out interaction (sorted indices)."""
-    relevant = _relevant(test.matrix, relevance_threshold)
-    return np.flatnonzero(np.diff(relevant.indptr) > 0)
-
-
 def target_audience(test: Interactions, targets, relevance_threshold: float | None = None) -> np.ndarray:
     """Test users with a relevant held-out interaction on a target (sorted indices): who would like the targets."""
     relevant = _relevant(test.matrix, relevance_threshold).tocsc()
@@ -68,11 +70,14 @@ class CampaignOutcome:
     summary : dict
         JSON-ready scalars (see :func:`evaluate_campaign`).
     users : ndarray of int
-        The test users (rows of ``utility_before`` / ``utility_after``).
+        The scored test users (rows of ``utility_before`` / ``utility_after``): every test user, or under the lean
+        evaluation the sample plus the test users in the audience or among the participants.
     utility_before, utility_after : ndarray of shape (len(users),)
         NDCG@k on each test user's held-out items.
     application : CampaignApplication
     audience : ndarray of int
+    population : ndarray of int, optional
+        The users the population numbers average over (sorted; a subset of ``users``; None: all of ``users``).
     """
 
     summary: dict
@@ -82,42 +87,7 @@ class CampaignOutcome:
     application: CampaignApplication
     audience: np.ndarray
     details: dict = field(default_factory=dict)
-
-
-def estimate_noise_floor(
-    model: Recommender,
-    train: Interactions,
-    test: Interactions,
-    k: int = 10,
-    *,
-    seeds=(0, 1),
-    fitted: Recommender | None = None,
-    quantile: float = 0.95,
-    relevance_threshold: float | None = None,
-    world=None,
-) -> float:
-    """How much per-user NDCG@k moves between baselines fitted with different seeds alone.
-
-    The ``quantile`` of ``|NDCG_u(seed a) - NDCG_u(seed b)|`` over the test users (0 for models without an ``rng``
-    hyper-parameter). ``fitted``, when given, stands for the first seed's model (only the second is fitted).
-    With ``world``, the utility is the true DCG@k of every user (as in :func:`evaluate_campaign`). Changes within
-    this floor count as "unchanged" in the Pareto accounting.
-    """
-    if "rng" not in model.get_params():
-        return 0.0
-    users = test_users(test, relevance_threshold) if world is None else np.arange(train.n_users)
-    if users.size == 0:
-        return 0.0
-    utilities = []
-    for index, seed in enumerate(seeds[:2]):
-        reuse = index == 0 and fitted is not None
-        current = fitted if reuse else model.clone().set_params(rng=int(seed)).fit(train)
-        lists, _ = current.recommend(users, k)
-        if world is None:
-            utilities.append(_ndcg(lists, test.matrix[users], relevance_threshold))
-        else:
-            utilities.append(_true_dcg(world, users, lists))
-    return float(np.quantile(np.abs(utilities[0] - utilities[1]), quantile))
+    population: np.ndarray | None = None
 
 
 def evaluate_campaign(
@@ -133,6 +103,9 @@ def evaluate_campaign(
     noise_floor: float = 0.0,
     embedding: np.ndarray | None = None,
     world=None,
+    score_users: str = "needed",
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    sample_seed: int = 0,
 ) -> CampaignOutcome:
     """Apply ``campaign`` to ``train``, refit a copy of the fitted ``baseline``, and compare.
 
@@ -159,6 +132,14 @@ def evaluate_campaign(
         each user's utility is the true DCG of the list, ``sum_j R*[u, item_j] / log2(j + 1)`` (j = 1..k), the
         audience defaults to ``world.audience(targets)``, and ``welfare_before/after`` is the sum of utilities.
         Accuracy on ``test`` is still reported.
+    score_users : {"needed", "all"}, default "needed"
+        Whose lists are computed. ``all``: every test user (with ``world``: every user), the audience and the
+        participants. ``needed`` (lean): the audience and the participants in full, plus a uniform sample of
+        ``sample_size`` test users drawn from ``sample_seed`` alone (:mod:`recollective.campaigns._population`).
+        With no more test users than ``sample_size`` the two are the same evaluation.
+    sample_size : int >= 1, default 5000
+    sample_seed : int, default 0
+        Seeds the sample; the same sample whatever ``rng``, the campaign or the model, so runs are paired.
 
     Returns
     -------
@@ -175,6 +156,21 @@ def evaluate_campaign(
         ``participants_worse_share``; ``noise_floor``; ``hits_before/after`` (held-out hits in all lists:
         realised engagement); ``coverage_*``, ``arp_*``, ``aplt_*``, ``gini_*``; ``externality_bins`` (share of
         list slots of non-target items by training-popularity quintile, before and after).
+
+        **Computed on the sample** under ``score_users="needed"`` when there are more test users than
+        ``sample_size`` (else on every test user, as with ``"all"``): ``ndcg_*``, ``recall_*``, ``hit_rate_*``,
+        ``ndcg_majority_*``, ``hit_rate_majority_*``, ``target_exposure_majority_*``, ``better_share``,
+        ``unchanged_share``, ``worse_share``, ``coverage_*``, ``arp_*``, ``aplt_*``, ``gini_*``,
+        ``amplification_*`` (over the sampled users' lists), ``externality_bins``, and ``welfare_*`` and ``hits_*``
+        (the sample's sums times ``n_test_users / n_sampled_users``). Each equals the full evaluation's number over
+        the same users. Their sampling error: ``<key>_ci95``, the half-width of a 95% normal interval with the
+        finite-population correction (0 when every test user is in the sample), for ``ndcg_*``, ``recall_*``,
+        ``hit_rate_*``, ``ndcg_majority_*``, ``target_exposure_majority_*`` and the three shares. **Always on every
+        user of the group**: ``target_exposure_*``, ``discounted_exposure_*``, ``target_ndcg_*`` (the audience),
+        ``ndcg_audience_*``, ``hit_rate_audience_*``, ``ndcg_participants_*``, ``hit_rate_participants_*``,
+        ``participants_better_share``, ``participants_worse_share``, ``n_participants_in_test``. Also:
+        ``n_test_users`` (all of them), ``n_sampled_users`` (fewer than ``n_test_users`` exactly when the sample is
+        a strict one) and ``n_scored_users`` (lists computed per model).
     """
     if not baseline.is_fitted():
         raise DataError("evaluate_campaign needs a fitted baseline model (fit it on the training interactions)")
@@ -188,14 +184,17 @@ def evaluate_campaign(
             f"the world has {world.n_users} users x {world.n_items} items but the training data "
             f"{train.matrix.shape[0]} x {train.matrix.shape[1]}; use the world's own interactions"
         )
-    users = test_users(test, relevance_threshold) if world is None else np.arange(train.n_users)
+    check_score_users(score_users, sample_size)
+    candidates = test_users(test, relevance_threshold) if world is None else np.arange(train.n_users)
+    population = evaluation_population(candidates, score_users, sample_size, sample_seed)
     if audience is None:
         audience = target_audience(test, targets, relevance_threshold) if world is None else world.audience(targets)
     audience = np.unique(np.asarray(audience, dtype=np.int64))
     application = apply_campaign(campaign, train, audience, rng, embedding=embedding)
     after_model = copy.deepcopy(baseline).refit(application.interactions, application.delta)
 
-    evaluated = np.union1d(users, np.union1d(audience, application.acting))
+    evaluated = np.union1d(population, np.union1d(audience, application.acting))
+    users = candidates[np.isin(candidates, evaluated)]  # the scored test users
     before_lists, _ = baseline.recommend(evaluated, k)
     after_lists, _ = after_model.recommend(evaluated, k)
     counts = {"n_selected": int(application.selected.size), "n_participants": int(application.acting.size),
@@ -203,25 +202,34 @@ def evaluate_campaign(
     summary, before_u, after_u = measure_lists(
         evaluated, before_lists, after_lists, train=train, test=test, targets=targets, audience=audience,
         users=users, acting=application.acting, counts=counts, k=k, relevance_threshold=relevance_threshold,
-        noise_floor=noise_floor, world=world,
+        noise_floor=noise_floor, world=world, population=population, n_population=candidates.size,
     )
-    return CampaignOutcome(summary, users, before_u, after_u, application, audience)
+    return CampaignOutcome(summary, users, before_u, after_u, application, audience, population=population)
 
 
 def measure_lists(
     evaluated, before_lists, after_lists, *, train, test, targets, audience, users, acting, counts, k,
-    relevance_threshold, noise_floor, world,
+    relevance_threshold, noise_floor, world, population=None, n_population=None,
 ) -> tuple[dict, np.ndarray, np.ndarray]:
     """(summary, utility before, utility after) of :func:`evaluate_campaign` from the top-``k`` lists of the
     ``evaluated`` users (sorted; a superset of ``users``, ``audience`` and ``acting``) before and after.
 
     ``targets`` / ``audience`` / ``acting`` are one collective's; ``counts`` holds its ``n_selected``,
-    ``n_participants`` and ``n_actions``. Composed campaigns call it once per collective on the same lists.
+    ``n_participants`` and ``n_actions``. ``users`` are the scored test users (the utilities returned are theirs).
+    ``population`` (sorted, a subset of ``users``; default ``users``) are the users the population numbers average
+    over, a uniform sample of ``n_population`` test users (default ``population.size``): see
+    :mod:`recollective.campaigns._population`. Composed campaigns call it once per collective on the same lists.
     """
     targets = np.asarray(targets, dtype=np.int64)
+    users = np.asarray(users, dtype=np.int64)
+    population = users if population is None else np.asarray(population, dtype=np.int64)
+    n_population = population.size if n_population is None else int(n_population)
+    sampled = population.size < n_population
     row_of = {int(u): r for r, u in enumerate(evaluated)}
     test_rows = np.array([row_of[int(u)] for u in users], dtype=np.int64)
     audience_rows = np.array([row_of[int(u)] for u in audience], dtype=np.int64)
+    in_population = np.isin(users, population)
+    population_rows = test_rows[in_population]
     truth = test.matrix[users]
     if world is None:
         before_u = _ndcg(before_lists[test_rows], truth, relevance_threshold)
@@ -229,48 +237,67 @@ def measure_lists(
     else:
         before_u = _true_dcg(world, users, before_lists[test_rows])
         after_u = _true_dcg(world, users, after_lists[test_rows])
+    scale = n_population / max(1, population.size)  # sums over the sample, scaled to all test users
 
     summary = {
         "k": int(k),
         "utility": "held-out NDCG@k" if world is None else "true DCG@k",
-        "welfare_before": float(np.nansum(before_u)),
-        "welfare_after": float(np.nansum(after_u)),
+        "welfare_before": float(np.nansum(before_u[in_population])) * (scale if sampled else 1.0),
+        "welfare_after": float(np.nansum(after_u[in_population])) * (scale if sampled else 1.0),
         "audience_size": int(audience.size),
-        "n_test_users": int(users.size),
+        "n_test_users": int(n_population),
+        "n_sampled_users": int(population.size),
+        "n_scored_users": len(evaluated),
         **counts,
         "noise_floor": float(noise_floor),
     }
     popularity = item_popularity(train.matrix)
     tail = long_tail_items(popularity)
     hit_rates = {}
+    in_audience = np.isin(users, audience)
+    participants = np.isin(users, acting)
+    majority = in_population & ~in_audience
+    n_majority = n_population - int(in_audience.sum())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         for label, lists in (("before", before_lists), ("after", after_lists)):
+            listed = lists[population_rows] if sampled else lists  # amplification: the population's lists
             summary.update(_target_numbers(label, lists, audience_rows, targets, test, audience, relevance_threshold,
-                                           popularity, k))
-            test_lists = lists[test_rows]
-            per_user = ranking_metrics_per_user(test_lists, truth, k, relevance_threshold=relevance_threshold)
-            summary[f"ndcg_{label}"] = _mean(per_user["ndcg"])
-            summary[f"recall_{label}"] = _mean(per_user["recall"])
-            summary[f"hit_rate_{label}"] = _mean(per_user["hit_rate"])
+                                           popularity, k, listed))
+            per_user = ranking_metrics_per_user(lists[test_rows], truth, k, relevance_threshold=relevance_threshold)
+            population_lists = lists[population_rows]
+            for name in ("ndcg", "recall", "hit_rate"):
+                summary[f"{name}_{label}"] = _mean(per_user[name][in_population])
+                summary[f"{name}_{label}_ci95"] = ci95_halfwidth(per_user[name][in_population], n_population)
             hit_rates[label] = per_user["hit_rate"]
-            summary[f"hits_{label}"] = int(np.nansum(per_user["recall"] * per_user["n_relevant"]).round())
-            summary[f"coverage_{label}"] = item_coverage(test_lists, train.n_items)
-            summary[f"arp_{label}"] = _mean(average_popularity_per_user(test_lists, popularity))
-            summary[f"aplt_{label}"] = _mean(long_tail_share_per_user(test_lists, tail))
-            summary[f"gini_{label}"] = exposure_gini(test_lists, train.n_items)
-        in_audience = np.isin(users, audience)
-        participants = np.isin(users, acting)
+            hits = float(np.nansum(per_user["recall"][in_population] * per_user["n_relevant"][in_population]))
+            summary[f"hits_{label}"] = round(hits * scale) if sampled else round(hits)
+            summary[f"coverage_{label}"] = item_coverage(population_lists, train.n_items)
+            summary[f"arp_{label}"] = _mean(average_popularity_per_user(population_lists, popularity))
+            summary[f"aplt_{label}"] = _mean(long_tail_share_per_user(population_lists, tail))
+            summary[f"gini_{label}"] = exposure_gini(population_lists, train.n_items)
         for label, lists in (("before", before_lists), ("after", after_lists)):  # spill-over outside the audience
-            reached = np.isin(lists[test_rows][~in_audience], targets).any(axis=1)
+            reached = np.isin(lists[test_rows][majority], targets).any(axis=1)
             summary[f"target_exposure_majority_{label}"] = float(reached.mean()) if reached.size else math.nan
-        for group, mask in (("majority", ~in_audience), ("audience", in_audience), ("participants", participants)):
+            summary[f"target_exposure_majority_{label}_ci95"] = ci95_halfwidth(reached, n_majority)
+        for group, mask in (("majority", majority), ("audience", in_audience), ("participants", participants)):
             summary[f"ndcg_{group}_before"] = _mean(before_u[mask])
             summary[f"ndcg_{group}_after"] = _mean(after_u[mask])
             summary[f"hit_rate_{group}_before"] = _mean(hit_rates["before"][mask])
             summary[f"hit_rate_{group}_after"] = _mean(hit_rates["after"][mask])
-    summary.update(pareto_shares(after_u - before_u, noise_floor, participants))
-    summary["externality_bins"] = _externalities(before_lists[test_rows], after_lists[test_rows], popularity, targets)
+        for label, utility in (("before", before_u), ("after", after_u)):
+            summary[f"ndcg_majority_{label}_ci95"] = ci95_halfwidth(utility[majority], n_majority)
+    change = after_u - before_u
+    shares = pareto_shares(change[in_population], noise_floor, np.zeros(int(in_population.sum()), bool))
+    shares.update({key: value for key, value in pareto_shares(change, noise_floor, participants).items()
+                   if key.startswith("participants_") or key == "n_participants_in_test"})
+    summary.update(shares)
+    floor = max(float(noise_floor), 1e-12)
+    for key, indicator in (("better_share", change > floor), ("worse_share", change < -floor),
+                           ("unchanged_share", np.abs(change) <= floor)):
+        summary[f"{key}_ci95"] = ci95_halfwidth(indicator[in_population].astype(np.float64), n_population)
+    summary["externality_bins"] = _externalities(before_lists[population_rows], after_lists[population_rows],
+                                                 popularity, targets)
     for b in range(1, N_POPULARITY_BINS + 1):  # flat copies for result rows (NaN when a bin is missing)
         found = [row for row in summary["externality_bins"] if row["bin"] == b]
         for label in ("before", "after"):
@@ -293,7 +320,7 @@ def pareto_shares(change: np.ndarray, noise_floor: float, participants: np.ndarr
     return out
 
 
-def _target_numbers(label, lists, audience_rows, targets, test, audience, threshold, popularity, k) -> dict:
+def _target_numbers(label, lists, audience_rows, targets, test, audience, threshold, popularity, k, listed) -> dict:
     out = {}
     if audience_rows.size:
         audience_lists = lists[audience_rows]
@@ -309,7 +336,7 @@ def _target_numbers(label, lists, audience_rows, targets, test, audience, thresh
     else:
         for key in ("target_exposure", "discounted_exposure", "target_ndcg"):
             out[f"{key}_{label}"] = math.nan
-    out[f"amplification_{label}"] = amplification(lists, targets, popularity, k).overall
+    out[f"amplification_{label}"] = amplification(listed, targets, popularity, k).overall
     return out
 
 
@@ -329,34 +356,3 @@ def _externalities(before_lists, after_lists, popularity, targets) -> list[dict]
     return bins
 
 
-def _true_dcg(world, users, lists) -> np.ndarray:
-    """``sum_j R*[u, lists[u, j]] / log2(j + 2)`` per user (padding ``-1`` counts 0), in chunks of users."""
-    out = np.empty(users.size)
-    discount = 1.0 / np.log2(np.arange(2, lists.shape[1] + 2))
-    step = max(1, (1 << 22) // max(1, world.n_items))
-    for start in range(0, users.size, step):
-        rows = world.preference_rows(users[start : start + step])
-        block = lists[start : start + step]
-        gains = np.where(block >= 0, np.take_along_axis(rows, np.maximum(block, 0), axis=1), 0.0)
-        out[start : start + step] = gains @ discount
-    return out
-
-
-def _ndcg(lists, truth, threshold) -> np.ndarray:
-    return ranking_metrics_per_user(lists, truth, lists.shape[1], relevance_threshold=threshold)["ndcg"]
-
-
-def _mean(values) -> float:
-    values = np.asarray(values, dtype=np.float64)
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if values.size else math.nan
-
-
-def _relevant(matrix, threshold) -> sp.csr_array:
-    matrix = sp.csr_array(matrix)
-    if threshold is None:
-        return matrix
-    kept = matrix.copy()
-    kept.data = np.where(kept.data >= threshold, kept.data, 0.0)
-    kept.eliminate_zeros()
-    return kept
