@@ -52,7 +52,7 @@ def print_provenance(host: dict, code: dict, blas, threads: int) -> None:
     )
     print(f"code: commit {code['commit']}, src/ modified since: {code['src_modified']}, sources sha256 "
           f"{code['sources_sha256']}")
-    print(f"BLAS: {blas}; pinned to {threads} thread(s)")
+    print(f"BLAS: {blas}; pinned to {threads} thread(s)" if threads else f"BLAS: {blas}; threads not pinned")
 
 
 def log(message: str) -> None:
