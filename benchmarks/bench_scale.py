@@ -162,7 +162,7 @@ def _plot(rows: list[dict], path_stem: Path) -> None:
                             linestyle=style["linestyle"], label=model)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_title(step)
+            ax.set_title("load (generic CSV reader)" if step == "load" else step)
             ax.set_xlabel("interactions")
             ax.set_ylabel("wall time (s)")
         handles, labels = axes[1].get_legend_handles_labels()
