@@ -259,3 +259,30 @@ def test_goodbooks_campaign_refit_is_exact(shared_data):
     rng = np.random.default_rng(0)
     new, delta = campaign(data, targets=rng.choice(data.n_items, 2, replace=False), share=0.01)
     assert_same_similarity(base.refit(new, delta), ItemKNN().fit(new))
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "bm25"])
+def test_recommend_ranks_the_sparse_scores_exactly_as_the_dense_block(similarity):
+    """recommend goes through the stored scores only (top_k_sparse); the lists and scores are top_k of the dense
+    score block with seen items at -inf, including users with fewer scored items than k (zero-score fill)."""
+    import scipy.sparse as sp
+
+    from recollective.data import Interactions
+    from recollective.models._ranking import exclude_seen, top_k
+
+    rng = np.random.default_rng(5)
+    matrix = sp.random_array((60, 300), density=0.02, rng=rng, format="coo")
+    data = Interactions.from_arrays(matrix.row, matrix.col, np.round(matrix.data * 4) + 1)
+    model = ItemKNN(n_neighbors=5, similarity=similarity).fit(data)
+    users = np.arange(data.n_users)
+    for k in (1, 10, 40):
+        for exclude in (True, False):
+            block = model.score(users)
+            if exclude:
+                exclude_seen(block, model.seen_)
+            expected_items, expected_scores = top_k(block, k)
+            items, scores = model.recommend(users, k, exclude_seen=exclude, block_bytes=2_000)
+            np.testing.assert_array_equal(items, expected_items)
+            np.testing.assert_array_equal(scores, expected_scores)
+    stored = np.diff(model._sparse_score_block(users).indptr)
+    assert stored.min() < 10 < stored.max()  # at k = 10 some users need the zero-score fill, some do not

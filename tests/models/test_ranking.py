@@ -74,3 +74,33 @@ def test_group_maxima_path_is_exact_with_ties_at_every_level(n_items):
     for k in (1, 10, 40):
         expected_items, expected_values = brute_force(block, k)
         assert_top_k(block, k, expected_items, expected_values, torch_min_size=1)
+
+
+@st.composite
+def sparse_scores(draw):
+    """(scores, seen, k): sparse scores with stored zeros, negatives and ties, and a seen pattern."""
+    n_rows = draw(st.integers(1, 10))
+    n_items = draw(st.integers(1, 30))
+    dense = draw(arrays(np.float64, (n_rows, n_items), elements=st.sampled_from([0.0, 0.0, 0.0, -1.0, 0.5, 1.0, 2.0])))
+    stored = draw(arrays(np.bool_, (n_rows, n_items)))  # stored entries (zeros among them stay explicit zeros)
+    seen = draw(arrays(np.bool_, (n_rows, n_items)))
+    rows, cols = np.nonzero(stored | (dense != 0))
+    import scipy.sparse as sp
+
+    scores = sp.csr_array((dense[rows, cols], (rows, cols)), shape=dense.shape)
+    return scores, sp.csr_array(seen.astype(np.float64)), draw(st.integers(1, 35))
+
+
+@given(sparse_scores())
+def test_top_k_sparse_equals_top_k_of_the_dense_block(case):
+    from recollective.models._ranking import top_k_sparse
+
+    scores, seen, k = case
+    block = scores.toarray()
+    exclude_seen(block, seen)
+    expected_items, expected_values = brute_force(block, k)
+    items, values = top_k_sparse(scores, k, seen)
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(values, expected_values)
+    items, values = top_k_sparse(scores, k)  # nothing excluded
+    np.testing.assert_array_equal(items, brute_force(scores.toarray(), k)[0])

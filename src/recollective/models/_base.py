@@ -17,7 +17,14 @@ import scipy.sparse as sp
 from recollective.data import Delta, Interactions
 from recollective.errors import DataError, InvalidParameterError, NotFittedError
 from recollective.models._params import HyperParameters
-from recollective.models._ranking import DEFAULT_BLOCK_BYTES, chunk_rows, exclude_seen, single_torch_thread, top_k
+from recollective.models._ranking import (
+    DEFAULT_BLOCK_BYTES,
+    chunk_rows,
+    exclude_seen,
+    single_torch_thread,
+    top_k,
+    top_k_sparse,
+)
 
 __all__ = ["Recommender", "check_interactions"]
 
@@ -31,7 +38,10 @@ class Recommender(HyperParameters):
     ``refit_tolerance`` (a sentence stating how close ``refit`` is to a cold ``fit``), and implement
     ``_fit(matrix, interactions, params)`` and ``_score_block(user_idx) -> ndarray (len(user_idx), n_items)``
     (a fresh array, or a read-only view which ``recommend`` copies before excluding seen items);
-    they may override ``_refit(matrix, interactions, delta, params)`` with a fast path. ``refit_params`` names
+    they may override ``_refit(matrix, interactions, delta, params)`` with a fast path. A model whose scores are
+    sparse may also define ``_sparse_score_block(user_idx) -> csr_array`` and ``_sparse_row_bound(user_idx)``:
+    ``recommend`` then ranks the stored scores only (:func:`~recollective.models._ranking.top_k_sparse`, exactly
+    the dense ranking). ``refit_params`` names
     the hyper-parameters that only change what ``refit`` does (``fit`` ignores them), so a model fitted with
     one value of them is the model ``fit`` gives with any other.
 
@@ -145,11 +155,15 @@ class Recommender(HyperParameters):
         width = min(int(k), self.n_items_)
         items = np.empty((users.size, width), dtype=np.int64)
         scores = np.empty((users.size, width), dtype=self.score_dtype)
-        step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
-        with single_torch_thread():  # torch's thread pool would fight BLAS's for the cores between blocks
-            for start in range(0, users.size, step):
-                block = self._ranking_block(users[start : start + step], exclude_seen)
-                items[start : start + block.shape[0]], scores[start : start + block.shape[0]] = top_k(block, width)
+        if hasattr(self, "_sparse_score_block"):  # sparse scores: exact top-k over the stored candidates
+            self._recommend_sparse(users, width, exclude_seen, block_bytes, items, scores)
+        else:
+            step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
+            with single_torch_thread():  # torch's thread pool would fight BLAS's for the cores between blocks
+                for start in range(0, users.size, step):
+                    block = self._ranking_block(users[start : start + step], exclude_seen)
+                    items[start : start + block.shape[0]], scores[start : start + block.shape[0]] = top_k(block,
+                                                                                                          width)
         if scalar:
             keep = items[0] >= 0
             return items[0][keep], scores[0][keep]
@@ -157,6 +171,24 @@ class Recommender(HyperParameters):
 
     def _score_block(self, user_idx: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _recommend_sparse(self, users, width, exclude_seen, block_bytes, items, scores) -> None:
+        """Fill ``items`` / ``scores`` (rows of ``users``) for a model with sparse scores: ``_sparse_score_block
+        (user_idx) -> csr_array`` (unstored scores are exactly 0) and ``_sparse_row_bound(user_idx)`` (at least the
+        stored scores per user), ranked by :func:`top_k_sparse` (the dense ranking, exactly). Each chunk of users
+        stores about ``block_bytes`` of scores at most; no dense users x items block is made."""
+        bound = np.minimum(self._sparse_row_bound(users), self.n_items_)
+        cumulative = np.cumsum(bound)
+        limit = max(1, block_bytes // 16)  # a stored score: its value and its index
+        start = 0
+        while start < users.size:
+            base = cumulative[start - 1] if start else 0
+            stop = max(start + 1, int(np.searchsorted(cumulative, base + limit, side="right")))
+            chunk = users[start:stop]
+            seen = self.seen_[chunk] if exclude_seen else None
+            items[start:stop], scores[start:stop] = top_k_sparse(self._sparse_score_block(chunk), width, seen,
+                                                                 self.score_dtype)
+            start = stop
 
     def _ranking_block(self, chunk: np.ndarray, exclude_seen: bool) -> np.ndarray:
         """Scores of ``chunk`` as a fresh writable C array of ``score_dtype``, seen items at ``-inf`` if asked."""

@@ -430,5 +430,17 @@ class ItemKNN(Recommender):
 
     # ------------------------------------------------------------------------------------------ scoring
     def _score_block(self, user_idx):
+        return np.asarray(self._sparse_score_block(user_idx).toarray(), dtype=np.float64)
+
+    def _sparse_score_block(self, user_idx):
+        """The scores of ``user_idx`` as a csr_array (an item none of the user's items neighbours scores 0):
+        ``recommend`` ranks them without a dense users x items block."""
         rows = self._values(self.seen_[user_idx], self.params_)
-        return np.asarray((rows @ self.similarity_).toarray(), dtype=np.float64)
+        return sp.csr_array(rows @ self.similarity_)
+
+    def _sparse_row_bound(self, user_idx):
+        """At least the number of stored scores of each user: the neighbours of their items, summed."""
+        rows = sp.csr_array(self.seen_[user_idx])
+        owner = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        neighbours = np.diff(self.similarity_.indptr)[rows.indices]
+        return np.bincount(owner, weights=neighbours, minlength=rows.shape[0]).astype(np.int64)
