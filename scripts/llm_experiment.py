@@ -37,9 +37,15 @@ def config_path(mode: str, level: str) -> Path:
     return CONFIGS / f"goodbooks_llm_cpu100_{mode}_{level}.toml"
 
 
+def load_experiment_config(path: Path):
+    from recollective.experiments import load_experiment_config as load
+
+    return load(path)
+
+
 # ------------------------------------------------------------------------------------------------------- run
 def run(out: Path, levels, seeds) -> None:
-    from recollective.experiments import load_experiment_config, run_experiment
+    from recollective.experiments import run_experiment
 
     started = time.perf_counter()
     for level in levels:
@@ -64,8 +70,6 @@ def _log(message: str) -> None:
 def rows(out: Path, path: Path = ROWS) -> list[dict]:
     """One row per stored cell of the four run folders, with ``refit_mode`` and ``targets`` (tail / mid) and the
     run's target books; written to ``path`` (sorted by the keys)."""
-    from recollective.experiments import load_experiment_config, load_results
-
     table = []
     for mode in MODES:
         for level in LEVELS:
@@ -74,7 +78,7 @@ def rows(out: Path, path: Path = ROWS) -> list[dict]:
             if not run_dir.is_dir():
                 _log(f"{run_dir}: not there, skipped")
                 continue
-            for row in load_results(run_dir):
+            for row in stored_rows(config, run_dir):
                 table.append({"refit_mode": mode, "targets": level, "readers": config.data.sample_users,
                               **{k: v for k, v in row.items() if k not in ("cell", "participants", "position")}})
     table.sort(key=lambda r: (MODES.index(r["refit_mode"]), LEVELS.index(r["targets"]), r["model"], r["seed"]))
@@ -87,6 +91,32 @@ def rows(out: Path, path: Path = ROWS) -> list[dict]:
             writer.writerow({k: _cell_text(row.get(k)) for k in columns})
     _log(f"{path}: {len(table)} rows")
     return table
+
+
+def stored_rows(config, run_dir: Path) -> list[dict]:
+    """The rows of ``config``'s cells found in ``run_dir``'s rows files (grid order; cells not run yet are absent).
+
+    Read file by file rather than through the manifest, whose cell list is the last run's (``run`` runs one seed
+    at a time); files the manifest records are checked against their SHA-256 first.
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    from recollective.experiments import cell_hash, expand_cells
+    from recollective.experiments._store import file_sha256
+
+    recorded = json.loads((run_dir / "manifest.json").read_text()).get("files", {})
+    for name, record in recorded.items():
+        if (run_dir / name).is_file() and file_sha256(run_dir / name) != record["sha256"]:
+            raise SystemExit(f"{run_dir / name}: altered after the run wrote it (SHA-256 differs from the manifest)")
+    order = {cell_hash(config, cell): index for index, cell in enumerate(expand_cells(config))}
+    found = {}
+    for path in sorted(run_dir.glob("rows-*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            if row["cell"] in order and row["cell"] not in found:
+                found[row["cell"]] = row
+    return [found[h] for h in sorted(found, key=order.__getitem__)]
 
 
 def _cell_text(value) -> str:
