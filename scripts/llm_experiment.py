@@ -240,13 +240,57 @@ def models_table(table, level: str) -> str:
     return "\n".join(lines)
 
 
+GROUPS = [("all test readers", "hit_rate", "ndcg"), ("majority (outside the audience)", "hit_rate_majority",
+           "ndcg_majority"), ("audience", "hit_rate_audience", "ndcg_audience"),
+          ("participants", None, "ndcg_participants")]
+
+
+def groups_table(table, level: str, model: str = "llm") -> str:
+    """Accuracy per group, before → after, under both refit modes (the before values share one baseline)."""
+    lines = [f"| {model}, {level} targets | measure | retrain: before → after | continue: before → after |",
+             "|---|---|---|---|"]
+    for group, hit_rate, ndcg in GROUPS:
+        for label, metric in (("HR@10", hit_rate), ("NDCG@10", ndcg)):
+            if metric is None:
+                continue
+            cells = []
+            for mode in MODES:
+                where = {"refit_mode": mode, "targets": level, "model": model}
+                cells.append(f"{value(table, f'{metric}_before', 3, **where)} → "
+                             f"{value(table, f'{metric}_after', 3, **where)}")
+            lines.append(f"| {group} | {label} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def levels_table(table, model: str = "llm") -> str:
+    """The two target popularity levels side by side under both refit modes (the summary of the experiment)."""
+    lines = ["| targets | refit | seeds | audience | exposure in the audience, before → after | exposure outside, "
+             "after | HR@10 majority, change | held-out hits, change | worse off beyond the floor |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for level in LEVELS:
+        for mode in MODES:
+            where = {"refit_mode": mode, "targets": level, "model": model}
+            n = len(select(table, **where))
+            if not n:
+                continue
+            lines.append(
+                f"| {level} | {mode} | {n} | {value(table, 'audience_size', 0, **where)} | "
+                f"{value(table, 'target_exposure_before', 3, **where)} → "
+                f"{value(table, 'target_exposure_after', 3, **where)} | "
+                f"{value(table, 'target_exposure_majority_after', 3, **where)} | "
+                f"{value(table, ('hit_rate_majority', 'delta'), 3, **where)} | "
+                f"{value(table, ('hits', 'delta'), 1, **where)} | {value(table, 'worse_share', 3, **where)} |")
+    return "\n".join(lines)
+
+
 def tables(path: Path = ROWS) -> str:
     table = read_rows(path)
-    parts = []
+    parts = ["### Summary: both target levels, both refit modes (LLM)", "", levels_table(table), ""]
     for level in LEVELS:
         if not select(table, targets=level):
             continue
         parts += [f"### {level} targets: the LLM under both refit modes", "", protocol_table(table, level), "",
+                  f"### {level} targets: accuracy per group", "", groups_table(table, level), "",
                   f"### {level} targets: every model", "", models_table(table, level), ""]
     return "\n".join(parts)
 
