@@ -176,3 +176,30 @@ def test_noise_floor_on_the_sample_and_cached_in_the_process(split, monkeypatch)
     clear_noise_floor_cache()
     with pytest.raises(AssertionError, match="computed again"):
         estimate_noise_floor(model, train, test, 5, seeds=(0, 1), fitted=fitted, sample_size=SAMPLE)
+
+
+def test_recommend_lists_reuses_the_last_lists_of_the_same_fit(split, monkeypatch):
+    from recollective.campaigns._utility import recommend_lists
+
+    train, _ = split
+    model = make_model("itemknn").fit(train)
+    first = np.arange(0, 60)
+    np.testing.assert_array_equal(recommend_lists(model, first, 5), model.recommend(first, 5)[0])
+    asked = []
+    original = type(model).recommend
+
+    def counting(self, user_idx, k=10, **options):
+        asked.append(np.asarray(user_idx).size)
+        return original(self, user_idx, k, **options)
+
+    monkeypatch.setattr(type(model), "recommend", counting)
+    wider = np.arange(0, 120, 1)
+    lists = recommend_lists(model, wider, 5)
+    assert asked == [60]  # only the users not scored before
+    np.testing.assert_array_equal(lists, original(model, wider, 5)[0])
+    recommend_lists(model, wider, 3)  # another k: scored again
+    assert asked == [60, 120]
+    model.set_params(n_neighbors=3).fit(train)  # another fit of the same object: nothing reused
+    refitted = recommend_lists(model, wider, 3)
+    assert asked == [60, 120, 120]
+    np.testing.assert_array_equal(refitted, original(model, wider, 3)[0])

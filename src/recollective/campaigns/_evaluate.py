@@ -24,7 +24,7 @@ from recollective.campaigns._population import (
     evaluation_population,
 )
 from recollective.campaigns._spec import Campaign
-from recollective.campaigns._utility import _mean, _ndcg, _relevant, _true_dcg, test_users
+from recollective.campaigns._utility import _mean, _ndcg, _relevant, _true_dcg, recommend_lists, test_users
 from recollective.data import Interactions
 from recollective.errors import DataError
 from recollective.metrics import (
@@ -195,7 +195,7 @@ def evaluate_campaign(
 
     evaluated = np.union1d(population, np.union1d(audience, application.acting))
     users = candidates[np.isin(candidates, evaluated)]  # the scored test users
-    before_lists, _ = baseline.recommend(evaluated, k)
+    before_lists = recommend_lists(baseline, evaluated, k)  # the sample's lists from the noise floor, if computed
     after_lists, _ = after_model.recommend(evaluated, k)
     counts = {"n_selected": int(application.selected.size), "n_participants": int(application.acting.size),
               "n_actions": application.n_actions}

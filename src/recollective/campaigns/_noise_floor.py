@@ -14,7 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from recollective.campaigns._population import DEFAULT_SAMPLE_SIZE, check_score_users, evaluation_population
-from recollective.campaigns._utility import _ndcg, _true_dcg, test_users
+from recollective.campaigns._utility import _ndcg, _true_dcg, recommend_lists, test_users
 from recollective.data import Interactions
 from recollective.models import Recommender
 
@@ -75,7 +75,7 @@ def estimate_noise_floor(
     for index, seed in enumerate(seeds[:2]):
         reuse = index == 0 and fitted is not None
         current = fitted if reuse else model.clone().set_params(rng=int(seed)).fit(train)
-        lists, _ = current.recommend(users, k)
+        lists = recommend_lists(current, users, k) if reuse else current.recommend(users, k)[0]
         if world is None:
             utilities.append(_ndcg(lists, test.matrix[users], relevance_threshold))
         else:
