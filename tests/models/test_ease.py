@@ -155,6 +155,32 @@ def test_max_items_error_names_the_size_and_the_remedy():
         EASE()._check_size(20_001, EASE().checked_params())
 
 
+def test_an_item_heavy_catalogue_is_refused_before_anything_large_is_allocated():
+    """252,748 items (the tiled goodbooks file of benchmarks/bench_campaign_scale.py): one error line naming the
+    size, the limit and the alternatives, with a few MB allocated at most (P alone would take 511 GB)."""
+    import tracemalloc
+
+    from recollective.data import Interactions
+
+    n_items = 252_748
+    rng = np.random.default_rng(0)
+    users, items = np.repeat(np.arange(50), 4), rng.choice(n_items, size=200, replace=False)
+    data = Interactions.from_arrays(users, items, np.ones(200), item_vocabulary_ids=np.arange(n_items))
+    assert data.n_items == n_items
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as error:
+            EASE().fit(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    message = str(error.value)
+    assert "\n" not in message
+    assert "252748 items => 511.1 GB in float64" in message and "max_items is 20000" in message
+    assert "--k-core-items N" in message and "--param max_items=N" in message and "itemknn" in message
+    assert peak < 20 * 2**20
+
+
 def test_item_weights_before_fit_raise():
     with pytest.raises(NotFittedError):
         EASE().item_weights()

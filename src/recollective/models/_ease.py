@@ -83,7 +83,9 @@ class EASE(Recommender):
         either way).
     max_items : int >= 1, default 20000
         Largest catalogue accepted: ``P`` is a dense n_items x n_items matrix (10,000 items: 0.8 GB in float64,
-        20,000: 3.2 GB, and about as much again while it is inverted).
+        20,000: 3.2 GB, and about as much again while it is inverted). A larger catalogue is refused when ``fit``
+        starts, before anything of that size is allocated, by one ``DataError`` line naming the size, the limit
+        and the alternatives (a k-core, a larger ``max_items``, or item-kNN's sparse similarities).
 
     Attributes
     ----------
@@ -144,7 +146,8 @@ class EASE(Recommender):
             raise DataError(
                 f"{self.name}: EASE builds a dense n_items x n_items matrix ({n_items} items => {gigabytes:.1f} GB "
                 f"in {params['dtype']}, about twice that while inverting); max_items is {params['max_items']}: "
-                "raise max_items or filter items first (k-core)"
+                "keep fewer items first (k-core, --k-core-items N), raise max_items (--param max_items=N) if the "
+                "memory is there, or use itemknn, whose item x item matrix is sparse"
             )
 
     # ------------------------------------------------------------------------------------------ fitting
