@@ -287,7 +287,7 @@ def tables(path: Path = ROWS) -> str:
     table = read_rows(path)
     parts = ["### Summary: both target levels, both refit modes (LLM)", "", levels_table(table), ""]
     for level in LEVELS:
-        if not select(table, targets=level):
+        if not select(table, targets=level, model="llm"):
             continue
         parts += [f"### {level} targets: the LLM under both refit modes", "", protocol_table(table, level), "",
                   f"### {level} targets: accuracy per group", "", groups_table(table, level), "",
