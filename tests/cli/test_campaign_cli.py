@@ -76,6 +76,8 @@ def test_plan_prints_an_actionable_plan(tmp_path):
         (["--target-items", "b39", "--position", "random"], "ordered interactions"),
         (["--target-items", "b39", "--participants", "everyone"], "campaign.participants"),
         (["--target-items", "b39", "--size", "many"], "--size"),
+        (["--target-items", "b39", "--score-users", "some"], "--score-users must be one of needed, all; got 'some'"),
+        (["--target-items", "b39", "--sample-size", "0"], "--sample-size"),
     ],
 )
 def test_bad_campaigns_exit_2_naming_the_field(tmp_path, extra, message):
@@ -84,3 +86,18 @@ def test_bad_campaigns_exit_2_naming_the_field(tmp_path, extra, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_run_scores_a_sample_of_the_population_when_asked(tmp_path):
+    """--sample-size below the test users: the audience and participants are scored in full, the population's
+    numbers come from the sample (with half-widths); --score-users all scores everyone, as before."""
+    data = _write(tmp_path)
+    args = ["campaign", "run", *data, "--model", "itemknn", "--target-items", "b39", "--participants", "random",
+            "--size", "0.2", "--test-fraction", "0.3", "--seed", "1", "--k", "5", "--json"]
+    full = json.loads(runner.invoke(app, [*args, "--score-users", "all"]).stdout)
+    lean = json.loads(runner.invoke(app, [*args, "--sample-size", "40"]).stdout)
+    assert full["n_sampled_users"] == full["n_test_users"] > 40 and lean["n_sampled_users"] == 40
+    assert lean["n_scored_users"] < full["n_scored_users"]
+    for key in ("target_exposure_before", "target_exposure_after", "audience_size", "n_participants"):
+        assert lean[key] == full[key], key  # the audience and the participants: every one of them, both ways
+    assert "ndcg_before_ci95" in lean

@@ -137,7 +137,7 @@ def evaluate_campaign(
         participants. ``needed`` (lean): the audience and the participants in full, plus a uniform sample of
         ``sample_size`` test users drawn from ``sample_seed`` alone (:mod:`recollective.campaigns._population`).
         With no more test users than ``sample_size`` the two are the same evaluation.
-    sample_size : int >= 1, default 5000
+    sample_size : int >= 1, default 3000 (``DEFAULT_SAMPLE_SIZE``)
     sample_seed : int, default 0
         Seeds the sample; the same sample whatever ``rng``, the campaign or the model, so runs are paired.
 

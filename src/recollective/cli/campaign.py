@@ -103,6 +103,14 @@ def run(
         Path | None,
         typer.Option("--out", help="With --campaign: a folder for collectives.csv, summary.json and report.html."),
     ] = None,
+    score_users: Annotated[
+        str, typer.Option("--score-users", help="needed: the audience and participants in full, the population's "
+                                                "numbers from a seeded sample of --sample-size test users (with "
+                                                "95% half-widths); all: every test user.")
+    ] = "needed",
+    sample_size: Annotated[
+        int, typer.Option("--sample-size", min=1, help="Test users in the population sample of --score-users needed.")
+    ] = 3000,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the baseline, let the collective act, refit (fast path), and compare target exposure, accuracy per
@@ -118,11 +126,21 @@ def run(
         if given:
             raise InvalidParameterError(f"--campaign {campaign_file} describes every collective; drop "
                                         f"{', '.join(given)} (or give them inside the file)")
+        if score_users != "needed" or sample_size != 3000:
+            raise InvalidParameterError("--score-users and --sample-size apply to one collective; a --campaign file's "
+                                        "collectives are scored on every test user")
         run_composed(setup, campaign_file, noise_floor=noise_floor, json_out=json_out, out=out)
         return
     if out is not None:
         raise InvalidParameterError("--out writes the report of several collectives and needs --campaign FILE.toml "
                                     "(for one collective at several sizes: recollective campaign sweep --out)")
+    from recollective.campaigns._population import SCORE_USERS
+    from recollective.errors import did_you_mean
+
+    if score_users not in SCORE_USERS:
+        raise InvalidParameterError(f"--score-users must be one of {', '.join(SCORE_USERS)}; got {score_users!r}"
+                                    f"{did_you_mean(score_users, SCORE_USERS)}")
+    lean = {"score_users": score_users, "sample_size": sample_size}
     recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     campaign = collective.campaign(targets, train)
@@ -134,12 +152,12 @@ def run(
     if noise_floor:
         with err_console.status("estimating the seed-to-seed noise floor"):
             floor = estimate_noise_floor(baseline.clone(), train, test, k, seeds=(seed, seed + 1_000_003),
-                                         fitted=baseline, relevance_threshold=relevance_threshold)
+                                         fitted=baseline, relevance_threshold=relevance_threshold, **lean)
     started = time.perf_counter()
     with err_console.status("applying the campaign and refitting"):
         outcome = evaluate_campaign(baseline, train, test, campaign, k=k, rng=seed,
                                     audience=targets.audience.user_idx, relevance_threshold=relevance_threshold,
-                                    noise_floor=floor)
+                                    noise_floor=floor, **lean)
     whatif_seconds = time.perf_counter() - started
     result = {
         **setup.describe(recommender),
