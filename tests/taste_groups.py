@@ -33,3 +33,12 @@ def reading_split(n_users: int = 120, n_items: int = 40, per_user: int = 9, rare
         items += picked.tolist()
     data = Interactions.from_arrays(np.array(users), np.array(items), np.full(len(users), 5.0))
     return random_holdout(data, 0.3, rng=1)
+
+
+def write_readers_csv(path) -> None:
+    """The readers as ``user,book,stars`` lines (ids ``u<user>``, ``b<item>``, every rating 5), for CLI and config
+    tests that read a CSV file."""
+    rows = ["user,book,stars"]
+    for user, picked, _ in readers(120, 40, per_user=9, rare_every=10):
+        rows += [f"u{user},b{item},5" for item in picked]
+    path.write_text("\n".join(rows) + "\n")

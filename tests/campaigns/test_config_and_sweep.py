@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from recollective.campaigns._config import load_sweep_config
 from recollective.cli import app
 from recollective.errors import ConfigError
-from taste_groups import readers
+from taste_groups import write_readers_csv
 
 runner = CliRunner()
 
@@ -37,10 +37,7 @@ sizes = [5, 20]
 
 
 def _write_data(folder):
-    rows = ["user,book,stars"]
-    for user, picked, _ in readers(120, 40, per_user=9, rare_every=10):
-        rows += [f"u{user},b{item},5" for item in picked]
-    (folder / "ratings.csv").write_text("\n".join(rows) + "\n")
+    write_readers_csv(folder / "ratings.csv")
     items = ["item_id,title,authors"] + [f"b{i},Book {i},Author {i}" for i in range(40)]
     (folder / "books.csv").write_text("\n".join(items) + "\n")
 

@@ -157,12 +157,9 @@ def test_local_ray_gets_the_data_from_the_object_store_and_gives_the_same_table(
     """The driver prepares the inputs once and puts them into Ray's object store: the data file is deleted right
     after that, so a task that read it again would fail."""
     from recollective.experiments import _runner
-    from taste_groups import readers
+    from taste_groups import write_readers_csv
 
-    rows = ["user,book,stars"]
-    for user, picked, _ in readers(120, 40, per_user=9, rare_every=10):
-        rows += [f"u{user},b{item},5" for item in picked]
-    (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
+    write_readers_csv(tmp_path / "ratings.csv")
     (tmp_path / "config.toml").write_text(DATA_CONFIG)
     config = load_experiment_config(tmp_path / "config.toml")
     run_experiment(config, tmp_path / "reference")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import os
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from recollective.campaigns._config import SweepConfig, load_config_data, split_
 from recollective.campaigns._evaluate import evaluate_campaign
 from recollective.campaigns._participants import user_embedding
 from recollective.campaigns._spec import Campaign
-from recollective.campaigns._sweep import ROW_METRICS, summarize_rows, sweep_campaigns
+from recollective.campaigns._sweep import ROW_METRICS, read_rows_csv, summarize_rows, sweep_campaigns
 from recollective.errors import DataError
 
 __all__ = ["PARTIAL_CONFIG", "PARTIAL_ROWS", "run_sweep_config"]
@@ -37,20 +36,10 @@ PARTIAL_ROWS = "rows.partial.csv"
 """Cells of a sweep still running (or interrupted), one line each, appended and flushed as each cell finishes."""
 PARTIAL_CONFIG = "rows.partial.json"
 """The configuration those cells belong to: a rerun resumes only the same configuration."""
-_TEXT_COLUMNS = ("model", "participants", "position")
 
 
 def _key(row: dict) -> tuple:
     return (row["model"], int(row["seed"]), row["participants"], row["position"], row["size"])
-
-
-def _number(text: str) -> int | float:
-    if text == "":
-        return math.nan
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
 
 
 def _read_partial(out: Path, fingerprint: dict, header: list[str]) -> dict[tuple, dict]:
@@ -70,22 +59,10 @@ def _read_partial(out: Path, fingerprint: dict, header: list[str]) -> dict[tuple
         raise DataError(f"{rows_path}: the unfinished cells of a sweep with another configuration (or none recorded "
                         f"in {config_path.name}); give another --out, or delete {rows_path.name} and "
                         f"{config_path.name} to start over")
-    with rows_path.open(newline="", encoding="utf-8") as handle:
-        lines = list(csv.reader(handle))
-    if not lines or lines[0] != header:
+    found, rows = read_rows_csv(rows_path, cut_last_line=True)  # the line being written when the run stopped
+    if found != header:
         raise DataError(f"{rows_path}: its header is not this version's row header; delete it to start over")
-    finished = {}
-    for number, values in enumerate(lines[1:], start=2):
-        if len(values) != len(header):
-            if number == len(lines):  # the line being written when the run stopped
-                break
-            raise DataError(f"{rows_path}: line {number} has {len(values)} fields; the header has {len(header)}")
-        try:
-            row = {key: (value if key in _TEXT_COLUMNS else _number(value))
-                   for key, value in zip(header, values, strict=True)}
-        except ValueError:
-            raise DataError(f"{rows_path}: line {number} holds a value that is not a number") from None
-        finished[_key(row)] = row
+    finished = {_key(row): row for row in rows}
     return finished
 
 

@@ -6,6 +6,7 @@ means with 95% t-intervals over seeds.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import logging
 import math
@@ -18,12 +19,15 @@ from recollective.campaigns._evaluate import estimate_noise_floor, evaluate_camp
 from recollective.campaigns._participants import eligible_users, user_embedding
 from recollective.campaigns._spec import Campaign
 from recollective.data import Interactions
-from recollective.errors import InvalidParameterError
+from recollective.errors import DataError, InvalidParameterError
 from recollective.models import Recommender
 
-__all__ = ["ROW_METRICS", "summarize_rows", "sweep_campaigns"]
+__all__ = ["ROW_METRICS", "read_rows_csv", "summarize_rows", "sweep_campaigns"]
 
 logger = logging.getLogger(__name__)
+
+TEXT_COLUMNS = ("model", "participants", "position")
+"""The columns of sweep rows that hold text; every other column holds a number."""
 
 ROW_METRICS = (
     "target_exposure_before",
@@ -111,16 +115,21 @@ def sweep_campaigns(
     total = len(models) * len(seeds) * len(participants) * len(positions) * len(sizes)
     rows, done = [], 0
     finished = finished or {}
+
+    def take(key):
+        nonlocal done
+        rows.append(finished[key])
+        done += 1
+        if progress is not None:
+            progress(done, total, finished[key])
+
     for name, template in models.items():
         for seed in seeds:
             keys = [(name, int(seed), policy, position, size) for policy in participants for position in positions
                     for size in sizes]
             if keys and all(key in finished for key in keys):
                 for key in keys:
-                    rows.append(finished[key])
-                    done += 1
-                    if progress is not None:
-                        progress(done, total, finished[key])
+                    take(key)
                 continue
             model = template.clone()
             if "rng" in model.get_params():
@@ -137,10 +146,7 @@ def sweep_campaigns(
                     for size in sizes:
                         key = (name, int(seed), policy, position, size)
                         if key in finished:
-                            rows.append(finished[key])
-                            done += 1
-                            if progress is not None:
-                                progress(done, total, finished[key])
+                            take(key)
                             continue
                         cell = dataclasses.replace(campaign, participants=policy, position=position, size=size)
                         if skip_ineligible and cell.n_selected(train.n_users) > eligible_users(
@@ -193,3 +199,35 @@ def _interval(values: np.ndarray, confidence: float) -> tuple[float, float, floa
         return mean, mean, mean
     half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
     return mean, mean - half, mean + half
+
+
+def read_rows_csv(path, cut_last_line: bool = False) -> tuple[list[str], list[dict]]:
+    """(header, rows) of a sweep's rows CSV: :data:`TEXT_COLUMNS` as text, every other cell as an int, a float or
+    NaN (empty). ``cut_last_line``: a last line with too few or too many fields is dropped (a run stopped while
+    writing it) instead of being an error. :class:`DataError` names the file and the line."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            lines = list(csv.reader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    header, rows = (lines[0] if lines else []), []
+    for number, values in enumerate(lines[1:], start=2):
+        if len(values) != len(header):
+            if cut_last_line and number == len(lines):
+                break
+            raise DataError(f"{path}: line {number} has {len(values)} fields; the header has {len(header)}")
+        try:
+            rows.append({key: (value if key in TEXT_COLUMNS else _number(value))
+                         for key, value in zip(header, values, strict=True)})
+        except ValueError:
+            raise DataError(f"{path}: line {number} holds a value that is not a number") from None
+    return header, rows
+
+
+def _number(text: str) -> int | float:
+    if text == "":
+        return math.nan
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
@@ -18,7 +17,6 @@ __all__ = ["KEY_COLUMNS", "REQUIRED_COLUMNS", "RunResults", "read_run"]
 
 KEY_COLUMNS = ("model", "seed", "participants", "position", "size")
 REQUIRED_COLUMNS = (*KEY_COLUMNS, "n_participants")
-_STRING_COLUMNS = ("model", "participants", "position")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,27 +97,6 @@ def _read_parquet(file: Path) -> list[dict]:
 
 
 def _read_rows_csv(file: Path) -> list[dict]:
-    try:
-        with file.open(newline="", encoding="utf-8") as handle:
-            lines = list(csv.reader(handle))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{file}: not a readable CSV file ({exc})") from None
-    header, rows = (lines[0] if lines else []), []
-    for number, values in enumerate(lines[1:], start=2):
-        if len(values) != len(header):
-            raise DataError(f"{file}: line {number} has {len(values)} fields; the header has {len(header)}")
-        try:
-            rows.append({key: (value if key in _STRING_COLUMNS else _number(value))
-                         for key, value in zip(header, values, strict=True)})
-        except ValueError:
-            raise DataError(f"{file}: line {number} holds a value that is not a number") from None
-    return rows
+    from recollective.campaigns._sweep import read_rows_csv
 
-
-def _number(text: str) -> int | float:
-    if text == "":
-        return math.nan
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
+    return read_rows_csv(file)[1]

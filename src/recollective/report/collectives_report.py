@@ -27,7 +27,7 @@ import numpy as np
 
 from recollective.errors import DataError
 from recollective.report._figures import BLACK, BLUE, STYLE, VERMILION, WIDTH, output_paths, save_figure, write_csv
-from recollective.report._html_parts import copy_existing, figure_block, fmt, html_table, read_csv
+from recollective.report._html_parts import copy_existing, figure_block, html_table, read_csv
 from recollective.report._ranges import interval_method
 
 __all__ = ["collectives_sections", "plot_interference", "read_collective_rows", "summarize_collectives"]
@@ -200,13 +200,11 @@ def _where(row: dict) -> str:
 def _table(summary: list[dict]) -> str:
     several = summary[0]["n_seeds"] > 1
 
-    def cell(row, key, percent=True):
-        value = fmt(row[key] * 100, False) if percent else fmt(row[key])
-        if several and percent:
-            value = f"{row[key] * 100:+.1f} ({row[key + '_low'] * 100:+.1f} to {row[key + '_high'] * 100:+.1f})"
-        elif percent and math.isfinite(row[key]):
-            value = f"{row[key] * 100:+.1f}"
-        return value
+    def cell(row, key):
+        """Points, with the interval when there are several seeds."""
+        if several:
+            return f"{row[key] * 100:+.1f} ({row[key + '_low'] * 100:+.1f} to {row[key + '_high'] * 100:+.1f})"
+        return f"{row[key] * 100:+.1f}" if math.isfinite(row[key]) else "–"
 
     header = [key for key in ("dataset", "model", "pair") if key in summary[0]]
     columns = [*header, "collective", "audience", "exposure before", "effect alone (points)",
