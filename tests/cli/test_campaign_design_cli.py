@@ -64,6 +64,7 @@ def test_pool_file_limits_who_acts(tmp_path):
         (None, ["--goal-exposure", "1.5"], "--goal-exposure"),
         (None, ["--robust-seeds", "2", "--model", "ease"], "deterministic"),
         (None, ["--position", "random"], "ordered interactions"),
+        (None, ["--constructions", "greedy,closests"], "got 'closests'"),
     ],
 )
 def test_bad_designs_exit_2_with_one_line(tmp_path, pool, extra, message):

@@ -9,7 +9,7 @@ from recollective.campaigns._spec import Campaign
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
 
-__all__ = ["checked_pool", "eligible_users", "select_participants", "user_embedding"]
+__all__ = ["checked_pool", "closest_order", "eligible_users", "select_participants", "user_embedding"]
 
 
 def eligible_users(campaign: Campaign, interactions: Interactions, audience: np.ndarray) -> np.ndarray:
@@ -107,12 +107,17 @@ def select_participants(
     if campaign.participants != "closest":
         return np.sort(generator.choice(pool, wanted, replace=False))
     points = user_embedding(interactions, rng=generator) if embedding is None else np.asarray(embedding)
+    return np.sort(closest_order(points, audience, pool)[:wanted])
+
+
+def closest_order(points: np.ndarray, audience: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """``pool`` ranked by cosine similarity of its rows of ``points`` to the audience's mean unit vector (most
+    similar first, lower index on ties): the order the ``closest`` policy draws from."""
     norms = np.linalg.norm(points, axis=1)
     unit = points / np.where(norms > 0, norms, 1.0)[:, None]
     centre = unit[audience].mean(axis=0)
     similarity = unit[pool] @ centre
-    order = np.lexsort((pool, -similarity))  # most similar first, lower index on ties
-    return np.sort(pool[order[:wanted]])
+    return pool[np.lexsort((pool, -similarity))]
 
 
 def user_embedding(interactions: Interactions, dim: int = 32, rng: np.random.Generator | int | None = 0) -> np.ndarray:

@@ -103,6 +103,10 @@ def design(
     swap_rounds: Annotated[
         int, typer.Option("--swap-rounds", min=0, help="Local search rounds replacing one participant at a time.")
     ] = 0,
+    constructions: Annotated[
+        str, typer.Option("--constructions", help="How plans are built, comma-separated: greedy, closest, coread, "
+                                                 "coread_per_reader (default all; the best plan wins).")
+    ] = "greedy,closest,coread,coread_per_reader",
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for plan.md, plan.csv, design.json, design.html, figures.")
     ] = None,
@@ -147,17 +151,19 @@ def design(
 
     def step(done, total, row):
         reach = ", ".join(f"{value:.1%}" for value in row["exposure"].values())
-        err_console.print(f"step {done}/{total}: reader {train.users.ids[row['user']]} adds "
-                          f"{len(row['items'])} item(s); estimated reach {reach} ({row['seconds']:.2f} s)",
-                          highlight=False)
+        if row.get("construction", "greedy") == "greedy":
+            what = f"step {done}/{total}: reader {train.users.ids[row['user']]} adds {len(row['items'])} item(s)"
+        else:
+            what = f"{row['construction']} start {done}/{total}: {row['added']} more reader(s) add the targets"
+        err_console.print(f"{what}; estimated reach {reach} ({row['seconds']:.2f} s)", highlight=False)
 
     result = design_campaign(
         baseline, train, test, targets.item_idx, audience=targets.audience.user_idx, pool=pool_idx,
         max_participants=max_participants, max_actions=max_actions, values=value_list, n_bridges=bridges, k=k,
         goal_exposure=goal_exposure, robust=robust, max_participant_loss=max_participant_loss,
         max_majority_loss=max_majority_loss, relevance_threshold=relevance_threshold, position=position,
-        restarts=restarts, swap_rounds=swap_rounds, rng=seed,
-        item_names=names, progress=None if json_out else step,
+        restarts=restarts, swap_rounds=swap_rounds, constructions=[c.strip() for c in constructions.split(",")],
+        rng=seed, item_names=names, progress=None if json_out else step,
     )
     seconds = time.perf_counter() - started
     document = {"data": str(source.path), "split": setup.split.method.value, "seed": seed, "seconds": seconds,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recollective.campaigns._evaluate import estimate_noise_floor, target_audience
-from recollective.campaigns.design._search import Action, plan_with_delta, search_strategy
+from recollective.campaigns.design._search import CONSTRUCTIONS, Action, plan_with_delta, search_strategy
 from recollective.campaigns.design._verify import verify_plan
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
@@ -52,6 +52,11 @@ class CampaignDesign:
         With variants and a goal: participants the plain (base-only) search needed versus the robust one.
     interactions : Interactions
         The training data after the plan (for the record).
+    construction : str
+        How the plan was built (one of ``CONSTRUCTIONS``).
+    constructions : dict
+        Every construction the last search tried, with its estimated exposure and participants
+        (``SearchResult.constructions``).
     """
 
     actions: list
@@ -67,12 +72,16 @@ class CampaignDesign:
     interactions: Interactions | None = None
     item_names: dict = field(default_factory=dict)
     user_ids: dict = field(default_factory=dict)
+    construction: str = "greedy"
+    constructions: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
             "feasible": self.feasible,
             "stop_reason": self.stop_reason,
             "gain_kind": self.gain_kind,
+            "construction": self.construction,
+            "constructions": self.constructions,
             "settings": self.settings,
             "verified": {k: v for k, v in self.verified.items()},
             "variants": self.variants,
@@ -119,6 +128,10 @@ class CampaignDesign:
             f"{_num(v['ndcg_majority_after'])}.",
             f"- Constraints met: {'yes' if self.feasible else 'no'} ({self.stop_reason}).",
         ]
+        if len(self.constructions) > 1:
+            tried = "; ".join(f"{name} {_pct(row['exposure'])} with {row['n_participants']}"
+                              for name, row in self.constructions.items())
+            lines.append(f"- Built by the {self.construction} construction (search estimates of each: {tried}).")
         if self.repaired:
             lines.append(f"- {len(self.repaired)} reader(s) left out: a cold fit showed them worse off.")
         if len(self.variants) > 1:
@@ -188,6 +201,7 @@ def design_campaign(
     position: str = "append",
     restarts: int = 0,
     swap_rounds: int = 0,
+    constructions: Sequence[str] = CONSTRUCTIONS,
     rng=0,
     item_names: Callable[[Sequence[int]], list[str]] | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
@@ -204,7 +218,8 @@ def design_campaign(
     audience : array-like of int, optional
     pool : array-like of int, optional
         Willing participants (default: every user outside the audience). Audience users in it are dropped.
-    max_participants, max_actions, values, k, goal_exposure, shortlist, position, restarts, swap_rounds, rng
+    max_participants, max_actions, values, k, goal_exposure, shortlist, position, restarts, swap_rounds,
+    constructions, rng
         See :func:`search_strategy`.
     n_bridges : int >= 0
         Bridge candidates: the ``n_bridges`` non-target items the audience holds most often in training.
@@ -253,7 +268,7 @@ def design_campaign(
         variants[label] = model.clone().set_params(**setting).fit(train)
     search_args = dict(max_participants=max_participants, max_actions=max_actions, values=values, bridges=bridges,
                        k=k, goal_exposure=goal_exposure, shortlist=shortlist, position=position, restarts=restarts,
-                       swap_rounds=swap_rounds, rng=rng)
+                       swap_rounds=swap_rounds, constructions=constructions, rng=rng)
     def verify_all(chosen):
         changed = plan_interactions(train, chosen)
         users = [a.user for a in chosen]
@@ -310,13 +325,14 @@ def design_campaign(
         "model": model.name, "params": {k_: _jsonable(v) for k_, v in model.get_params().items()},
         "targets": [int(t) for t in targets], "pool_size": int(pool.size), "bridges": [int(b) for b in bridges],
         "max_participants": int(max_participants), "max_actions": max_actions, "position": position,
-        "restarts": int(restarts), "swap_rounds": int(swap_rounds),
+        "restarts": int(restarts), "swap_rounds": int(swap_rounds), "constructions": list(constructions),
         "values": [float(v) for v in values],
         "k": int(k), "goal_exposure": goal_exposure, "robust": robust or {}, "max_participant_loss": bound,
         "max_majority_loss": float(max_majority_loss),
     }
     return CampaignDesign(actions, verified, checked, result.trace, feasible, result.stop_reason, result.gain_kind,
-                          settings, repaired, cost, changed, names)
+                          settings, repaired, cost, changed, names, construction=result.construction,
+                          constructions=result.constructions)
 
 
 def _settings(robust: dict | None):

@@ -18,6 +18,21 @@ direction where single participants move every gap only a little (cosine item-kN
 books barely move a target's similarities, hundreds together do). The search does not stop at the first step
 that fails to raise ``J``: it goes on for up to :data:`_PATIENCE` such steps and then keeps the best prefix.
 Robust search maximises the smallest ``J`` over the model variants (seeds, λ, factors).
+
+**Ranked starts.** One participant at a time, the greedy only sees what a single reader changes. Where a model
+moves a target only once many similar readers act together (cosine item-kNN, whose similarities are normalised by
+the target's growing norm and pruned to each item's best neighbours; ALS), a plan that takes pool members in one
+fixed order can beat it. :data:`CONSTRUCTIONS` lists the ways a plan is built: ``"greedy"`` (above) and three
+rankings of the pool, each taken in :data:`_RANKED_BLOCKS` blocks committed through the model's ``refit``:
+
+- ``closest``: cosine of the 32-dimensional SVD embedding to the audience's mean (the ``closest`` policy's order);
+- ``coread``: co-reading with the audience weighted by item rarity, ``w_u = Σ_a Σ_i x_ai x_ui / ‖x_i‖``
+  (``‖x_i‖`` = the item's column norm in the training data);
+- ``coread_per_reader``: the same with every audience reader's column first scaled to sum 1, so that readers who
+  share little with the pool count as much as those who share a lot.
+
+Each construction's best prefix is kept; the plan with the highest estimated exposure (worst variant; then the
+objective ``J``; then fewer participants) wins. ``SearchResult.constructions`` reports every construction's result.
 """
 
 from __future__ import annotations
@@ -36,7 +51,13 @@ from recollective.data import Interactions
 from recollective.errors import InvalidParameterError, did_you_mean
 from recollective.models import Recommender
 
-__all__ = ["Action", "SearchResult", "search_strategy"]
+__all__ = ["CONSTRUCTIONS", "Action", "SearchResult", "pool_rankings", "search_strategy"]
+
+CONSTRUCTIONS = ("greedy", "closest", "coread", "coread_per_reader")
+"""Ways the search builds a plan (module docstring); ``search_strategy`` tries every one it is given."""
+
+_RANKED_BLOCKS = 16
+"""Blocks (refits) in which a ranked start commits its participants."""
 
 _CANDIDATE_CHUNK = 256
 """Candidates screened per call of :func:`target_gains` (bounds the (chunk, |A|, |T|) gain array)."""
@@ -88,6 +109,11 @@ class SearchResult:
     stop_reason : str
     gain_kind : str
     variants : list of str
+    construction : str
+        The construction (one of :data:`CONSTRUCTIONS`) whose plan this is.
+    constructions : dict name -> dict
+        Every construction tried: ``n_participants``, estimated ``exposure`` (worst variant) and ``surrogate`` of
+        its best prefix, and ``seconds``.
     """
 
     actions: list
@@ -96,6 +122,8 @@ class SearchResult:
     stop_reason: str
     gain_kind: str
     variants: list = field(default_factory=list)
+    construction: str = "greedy"
+    constructions: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +155,7 @@ def search_strategy(
     position: str = "append",
     restarts: int = 0,
     swap_rounds: int = 0,
+    constructions: Sequence[str] = CONSTRUCTIONS,
     rng=0,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> SearchResult:
@@ -162,7 +191,13 @@ def search_strategy(
     swap_rounds : int >= 0
         Local search after the greedy: each round tries to replace every participant by the best candidate
         outside the plan (refitting the plan without them from the baseline) and stops when nothing changes.
+    constructions : sequence of str
+        Which of :data:`CONSTRUCTIONS` to try (default all); the best plan wins (module docstring). Ranked starts
+        give each member the targets (and bridge items, when the budget leaves room) at the largest allowed value.
+    rng : int or Generator
+        Seeds the restarts' draws and the ``closest`` ranking's embedding.
     progress : callable(step, max_participants, row), optional
+        Called after each greedy step and each ranked block (``row["construction"]`` names which).
     """
     targets = np.unique(np.asarray(targets, dtype=np.int64))
     audience = np.unique(np.asarray(audience, dtype=np.int64))
@@ -184,6 +219,14 @@ def search_strategy(
     for name, count in (("restarts", restarts), ("swap_rounds", swap_rounds)):
         if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
             raise InvalidParameterError(f"{name} must be an integer >= 0; got {count!r}")
+    constructions = (constructions,) if isinstance(constructions, str) else tuple(constructions)
+    unknown = [c for c in constructions if c not in CONSTRUCTIONS]
+    if not constructions or unknown:
+        got = unknown[0] if unknown else ""
+        raise InvalidParameterError(
+            f"constructions must name one or more of {', '.join(CONSTRUCTIONS)}; got {got!r}"
+            f"{did_you_mean(got, CONSTRUCTIONS) if got else ''}"
+        )
     per_user = targets.size + bridges.size if max_actions is None else int(max_actions)
     kinds = {gain_kind(model) for model in models.values()}
     kind = kinds.pop() if len(kinds) == 1 else "refit"
@@ -195,17 +238,107 @@ def search_strategy(
         "embedding_rank": _closeness(train, audience, pool) if kind != "exact" else None,
     }
     generator = np.random.default_rng(rng)
-    best = None
-    for restart in range(1 + int(restarts)):
-        run = _greedy(models, setup, max_participants, goal_exposure, progress if restart == 0 else None,
-                      generator if restart else None)
-        if best is None or run["value"] > best["value"] + 1e-12:
-            best = run
+    runs = []
+    ranked = [c for c in CONSTRUCTIONS if c in constructions and c != "greedy"]
+    orders = pool_rankings(train, audience, pool, ranked, rng=0 if isinstance(rng, np.random.Generator) else rng)
+    for name, order in orders.items():
+        runs.append(_ranked_start(models, setup, name, order, max_participants, goal_exposure, progress))
+    if "greedy" in constructions:
+        best_greedy = None
+        for restart in range(1 + int(restarts)):
+            run = _greedy(models, setup, max_participants, goal_exposure, progress if restart == 0 else None,
+                          generator if restart else None)
+            if best_greedy is None or run["value"] > best_greedy["value"] + 1e-12:
+                best_greedy = run
+        runs.append(best_greedy)
+    best = max(runs, key=_rank_key)  # first of equals: ranked starts before the greedy
     for _ in range(int(swap_rounds)):
         if not _swap_round(models, setup, best):
             break
+    summary = {run["construction"]: {"n_participants": len(run["actions"]), "exposure": run["exposure"],
+                                     "surrogate": run["value"], "seconds": run["seconds"]} for run in runs}
     return SearchResult(best["actions"], best["current"], best["trace"], best["stop_reason"], kind,
-                        [v.label for v in best["variants"]])
+                        [v.label for v in best["variants"]], best["construction"], summary)
+
+
+def _rank_key(run) -> tuple:
+    """Higher estimated exposure (worst variant), then objective, then fewer participants."""
+    return (round(run["exposure"], 12), round(run["value"], 12), -len(run["actions"]))
+
+
+def pool_rankings(train: Interactions, audience, pool, names=CONSTRUCTIONS[1:], rng=0) -> dict:
+    """The pool ranked for each ranked start in ``names`` (see the module docstring), best first, lower index on
+    ties: dict name -> ndarray of user indices."""
+    from recollective.campaigns._participants import closest_order, user_embedding
+
+    audience, pool = np.asarray(audience, dtype=np.int64), np.asarray(pool, dtype=np.int64)
+    out = {}
+    if "closest" in names:
+        out["closest"] = closest_order(user_embedding(train, rng=rng), audience, pool)
+    if "coread" in names or "coread_per_reader" in names:
+        matrix = sp.csr_array(train.matrix, dtype=np.float64)
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=0)).reshape(-1))
+        weights = matrix[audience] @ sp.diags_array(1.0 / np.where(norms > 0, norms, 1.0))
+        shared = np.asarray((weights @ matrix[pool].T).todense())  # (|A|, |P|): w_au
+        if "coread" in names:
+            out["coread"] = pool[np.lexsort((pool, -shared.sum(axis=0)))]
+        if "coread_per_reader" in names:
+            totals = shared.sum(axis=1, keepdims=True)
+            scaled = np.divide(shared, totals, out=np.zeros_like(shared), where=totals > 0)
+            out["coread_per_reader"] = pool[np.lexsort((pool, -scaled.sum(axis=0)))]
+    return {name: out[name] for name in names}
+
+
+def _ranked_start(models, setup, name, order, max_participants, goal_exposure, progress) -> dict:
+    """Commit ``order``'s first ``max_participants`` members in :data:`_RANKED_BLOCKS` blocks; keep the best
+    prefix among the block ends."""
+    started_run = time.perf_counter()
+    variants, current = _fresh(models, setup, [])
+    order = np.asarray(order, dtype=np.int64)[:max_participants]
+    block = max(1, math.ceil(order.size / _RANKED_BLOCKS))
+    actions, trace = [], []
+    stop_reason = "budget" if order.size >= max_participants else "pool exhausted"
+    for start in range(0, order.size, block):
+        started = time.perf_counter()
+        added = [_largest_action(current, int(user), variants, setup) for user in order[start : start + block]]
+        changed, delta = plan_with_delta(current, added)
+        for variant in variants:
+            variant.model.refit(changed, delta)
+            _refresh(variant, setup["audience"], setup["targets"], setup["k"])
+        current = changed
+        actions += added
+        row = {**_trace_row(len(actions), added[-1], variants, started), "construction": name, "added": len(added)}
+        trace.append(row)
+        if progress is not None:
+            progress(len(actions), max_participants, row)
+        if goal_exposure is not None and min(row["exposure"].values()) >= goal_exposure:
+            stop_reason = "goal reached"
+            break
+    run = {"actions": actions, "current": current, "trace": trace, "stop_reason": f"{name}: {stop_reason}",
+           "variants": variants, "construction": name}
+    return _keep_best_prefix(run, models, setup, started_run)
+
+
+def _largest_action(current, user, variants, setup) -> Action:
+    """The ranked start's action for ``user``: the targets (and bridges when offered) at the largest value."""
+    options = _candidates(current, np.array([user]), setup["targets"], setup["n_targets"], setup["bridge_order"],
+                          setup["per_user"], (max(setup["values"]),), variants, setup["position"])
+    return max(options, key=lambda action: len(action.items))
+
+
+def _keep_best_prefix(run, models, setup, started) -> dict:
+    """Cut ``run`` back to its best prefix (refitting from the baseline when that drops anything), and add its
+    ``value``, ``exposure`` and ``seconds``."""
+    keep = _best_prefix(run["trace"])
+    if keep < len(run["actions"]):  # later steps did not pay off: go back to the best prefix
+        run["actions"] = run["actions"][:keep]
+        run["trace"] = [row for row in run["trace"] if row["n_participants"] <= keep]
+        run["variants"], run["current"] = _fresh(models, setup, run["actions"])
+        run["stop_reason"] += f"; kept the best {keep} participants"
+    run["value"] = float(min(_surrogate(v, v.target_scores) for v in run["variants"]))
+    run["exposure"] = min(_exposure(v) for v in run["variants"])
+    run["seconds"] = time.perf_counter() - started
+    return run
 
 
 def _fresh(models, setup, actions):
@@ -226,6 +359,7 @@ def _fresh(models, setup, actions):
 
 def _greedy(models, setup, max_participants, goal_exposure, progress, first_draw) -> dict:
     """One greedy run; with ``first_draw`` (a Generator) the first participant is drawn among the 10 best."""
+    started_run = time.perf_counter()
     variants, current = _fresh(models, setup, [])
     audience, targets, k = setup["audience"], setup["targets"], setup["k"]
     actions: list[Action] = []
@@ -260,30 +394,26 @@ def _greedy(models, setup, max_participants, goal_exposure, progress, first_draw
         current = _commit(action, current, variants, audience, targets, k)
         actions.append(action)
         remaining = remaining[remaining != action.user]
-        row = _trace_row(step + 1, action, variants, started)
+        row = {**_trace_row(step + 1, action, variants, started), "construction": "greedy"}
         trace.append(row)
         if progress is not None:
             progress(step + 1, max_participants, row)
         if goal_exposure is not None and min(row["exposure"].values()) >= goal_exposure:
             stop_reason = "goal reached"
             break
-    keep = _best_prefix(trace)
-    if keep < len(actions):  # later steps did not pay off: go back to the best prefix
-        actions, trace = actions[:keep], trace[:keep]
-        variants, current = _fresh(models, setup, actions)
-        stop_reason += f"; kept the best {keep} participants"
-    value = float(min(_surrogate(v, v.target_scores) for v in variants))
-    return {"actions": actions, "current": current, "trace": trace, "stop_reason": stop_reason,
-            "variants": variants, "value": value}
+    run = {"actions": actions, "current": current, "trace": trace, "stop_reason": stop_reason,
+           "variants": variants, "construction": "greedy"}
+    return _keep_best_prefix(run, models, setup, started_run)
 
 
 def _best_prefix(trace) -> int:
-    """Length of the prefix with the highest estimated exposure (worst variant), then objective; shortest on ties."""
+    """Participants in the traced prefix with the highest estimated exposure (worst variant), then objective;
+    the shortest on ties."""
     if not trace:
         return 0
     scores = [(min(row["exposure"].values()), row["surrogate"]) for row in trace]
     best = max(range(len(trace)), key=lambda i: (scores[i][0], scores[i][1], -i))
-    return best + 1
+    return trace[best]["n_participants"]
 
 
 def _trace_row(step, action, variants, started, swapped=False) -> dict:
@@ -331,7 +461,8 @@ def _swap_round(models, setup, run) -> bool:
         variants, current = _fresh(models, setup, order)
         value = float(min(_surrogate(v, v.target_scores) for v in variants))
         if action != keep and value > run["value"] + 1e-12:
-            run.update(actions=order, current=current, variants=variants, value=value)
+            run.update(actions=order, current=current, variants=variants, value=value,
+                       exposure=min(_exposure(v) for v in variants))
             row = _trace_row(len(order), action, variants, started, swapped=True)
             run["trace"].append({**row, "replaced": keep.user})
             changed = True

@@ -1,0 +1,78 @@
+"""Ranked starts beside the greedy search: the pool rankings, block commits, and how the best plan is chosen."""
+
+import numpy as np
+import pytest
+from tests.campaigns.design.test_design import _targets, split  # noqa: F401  (the shared fixture)
+
+from recollective.campaigns import Campaign, apply_campaign, target_audience
+from recollective.campaigns._participants import user_embedding
+from recollective.campaigns.design import CONSTRUCTIONS, plan_interactions, pool_rankings, search_strategy
+from recollective.errors import InvalidParameterError
+from recollective.models import make_model
+
+
+def _setting(split):  # noqa: F811
+    train, test = split
+    targets = _targets(train)
+    audience = target_audience(test, targets)
+    return train, test, targets, audience, np.setdiff1d(np.arange(train.n_users), audience)
+
+
+def test_coread_rankings_follow_their_definitions(split):  # noqa: F811
+    train, _, _, audience, pool = _setting(split)
+    x = train.matrix.toarray()
+    norms = np.sqrt((x**2).sum(axis=0))
+    shared = np.array([[sum(x[a, i] * x[u, i] / norms[i] for i in range(x.shape[1]) if norms[i] > 0)
+                        for u in pool] for a in audience])
+    rankings = pool_rankings(train, audience, pool)
+    assert list(rankings) == list(CONSTRUCTIONS[1:])
+    for name, weights in (("coread", shared.sum(axis=0)),
+                          ("coread_per_reader", (shared / shared.sum(axis=1, keepdims=True)).sum(axis=0))):
+        got = weights[np.searchsorted(pool, rankings[name])]
+        assert np.all(np.diff(got) <= 1e-12), name  # best first
+        assert sorted(rankings[name]) == list(pool)
+
+
+def test_closest_start_is_the_closest_policy_and_its_estimate_is_exact(split):  # noqa: F811
+    train, _, targets, audience, pool = _setting(split)
+    model = make_model("itemknn").fit(train)
+    n = 9
+    found = search_strategy({"m": model}, train, targets, audience, pool, max_participants=n, k=5,
+                            constructions=("closest",))
+    closest = apply_campaign(Campaign(targets=tuple(targets), participants="closest", size=n), train, audience, 0,
+                             embedding=user_embedding(train, rng=0))
+    chosen = [a.user for a in found.actions]
+    assert found.construction == "closest" and set(found.constructions) == {"closest"}
+    assert set(chosen) <= set(closest.acting.tolist())
+    assert chosen == [int(u) for u in pool_rankings(train, audience, pool, ["closest"])["closest"][: len(chosen)]]
+    assert len(found.trace) <= 9 and all(row["construction"] == "closest" for row in found.trace)
+    # block commits go through item-kNN's exact refit: the estimate is what a cold fit gives
+    cold = make_model("itemknn").fit(plan_interactions(train, found.actions))
+    lists, _ = cold.recommend(audience, 5)
+    reached = np.isin(lists, targets).any(axis=1).mean()
+    assert found.trace[-1]["exposure"]["m"] == pytest.approx(reached)
+    assert found.constructions["closest"]["exposure"] == pytest.approx(reached)
+
+
+def test_the_best_construction_wins_and_every_one_is_reported(split):  # noqa: F811
+    train, _, targets, audience, pool = _setting(split)
+    model = make_model("itemknn").fit(train)
+    found = search_strategy({"m": model}, train, targets, audience, pool, max_participants=8, k=5)
+    assert set(found.constructions) == set(CONSTRUCTIONS)
+    best = max(row["exposure"] for row in found.constructions.values())
+    assert found.constructions[found.construction]["exposure"] == best
+    assert found.constructions[found.construction]["n_participants"] == len(found.actions)
+    alone = {name: search_strategy({"m": model}, train, targets, audience, pool, max_participants=8, k=5,
+                                   constructions=(name,)) for name in CONSTRUCTIONS}
+    for name, run in alone.items():  # each construction alone gives what the combined search reported for it
+        assert run.constructions[name]["exposure"] == found.constructions[name]["exposure"]
+    again = search_strategy({"m": model}, train, targets, audience, pool, max_participants=8, k=5)
+    assert [a.user for a in again.actions] == [a.user for a in found.actions]
+
+
+def test_unknown_constructions_are_refused(split):  # noqa: F811
+    train, _, targets, audience, pool = _setting(split)
+    model = make_model("popularity").fit(train)
+    for bad, message in ((("greedy", "closests"), "did you mean 'closest'"), ((), "one or more")):
+        with pytest.raises(InvalidParameterError, match=message):
+            search_strategy({"m": model}, train, targets, audience, pool, max_participants=2, constructions=bad)
