@@ -76,3 +76,17 @@ def test_unknown_constructions_are_refused(split):  # noqa: F811
     for bad, message in ((("greedy", "closests"), "did you mean 'closest'"), ((), "one or more")):
         with pytest.raises(InvalidParameterError, match=message):
             search_strategy({"m": model}, train, targets, audience, pool, max_participants=2, constructions=bad)
+
+
+def test_approximate_models_compare_constructions_by_cold_fits(split):  # noqa: F811
+    train, _, targets, audience, pool = _setting(split)
+    model = make_model("als", factors=8, iterations=10).fit(train)
+    found = search_strategy({"m": model}, train, targets, audience, pool, max_participants=4, k=5, shortlist=2,
+                            constructions=("greedy", "coread"))
+    assert set(found.constructions) == {"greedy", "coread"}
+    cold = make_model("als", factors=8, iterations=10).fit(plan_interactions(train, found.actions))
+    lists, _ = cold.recommend(audience, 5)
+    winner = found.constructions[found.construction]
+    assert winner["exposure"] == pytest.approx(np.isin(lists, targets).any(axis=1).mean())
+    assert winner["exposure"] == max(row["exposure"] for row in found.constructions.values())
+    assert all("estimate" in row for row in found.constructions.values())
