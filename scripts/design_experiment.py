@@ -362,7 +362,8 @@ def _figure(rows, out: Path, datasets) -> None:
                     if not stats:
                         continue
                     shares = [n / users for n in sizes]
-                    axes.plot(shares, [m for m, _, _ in stats], marker="o", ms=3, color=colour, label=policy)
+                    axes.plot(shares, [m for m, _, _ in stats], marker="o", ms=3, color=colour,
+                              label="greedy" if policy == "optimized" else policy)
                     axes.fill_between(shares, [lo for _, lo, _ in stats], [hi for _, _, hi in stats], color=colour,
                                       alpha=0.15, lw=0)
                 if not axes.lines:
