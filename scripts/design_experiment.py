@@ -21,6 +21,11 @@ Rules fixed before looking at any result:
 - every plan is evaluated by refitting on the changed data: a cold fit for als and puresvd; for ease and itemknn
   the model's refit, which equals a cold fit (Woodbury: max relative difference 1e-14; item-kNN: bitwise; both
   tested in tests/models). Rows are appended to rows.csv as each cell finishes; a rerun skips finished cells.
+- ``screened`` (added with the pool screen, ``run --screen --policies ""``): the whole current search (greedy and
+  ranked starts, constructions compared as ``search_strategy`` does) on the pool left after ``screen_pool`` (members
+  whose own held-out NDCG@10 would fall from adding the targets, model held fixed, are left out), as
+  ``design_campaign`` does before its repair loop; sizes and goal as for optimized. The committed ``optimized`` rows
+  came from the greedy alone, which ``run`` without ``--screen`` still reproduces (``constructions=("greedy",)``).
 - ``ranked`` (added after the first run, when the greedy lost to closest on goodbooks ALS and item-kNN at 4-10%):
   the search with its ranked starts only (``constructions=("closest", "coread", "coread_per_reader")``), run
   separately for every size it is evaluated at (the same sizes as optimized), each plan evaluated as above. The
@@ -110,10 +115,15 @@ def _evaluate(model, fitted, train, test, changed, delta, participants, audience
 
 
 def run(root: Path, out: Path, only: set | None, datasets: set | None = None,
-        policies=("closest", "random", "fans")) -> None:
+        policies=("closest", "random", "fans"), screen: bool = False) -> None:
+    """Heuristic rows and the greedy search's ``optimized`` rows; with ``screen``, ``screened`` rows instead: the
+    whole search (greedy and ranked starts) on the pool left after :func:`screen_pool`, goal and sizes as for
+    optimized, the heuristics read from ``out.parent`` (the main results folder)."""
     from recollective.campaigns import Campaign, apply_campaign, target_audience
     from recollective.campaigns._participants import eligible_users, user_embedding
-    from recollective.campaigns.design import plan_with_delta, search_strategy
+    from recollective.campaigns.design import CONSTRUCTIONS, plan_with_delta, screen_pool, search_strategy
+
+    label = "screened" if screen else "optimized"
 
     path, done = _rows_file(out)
 
@@ -146,29 +156,35 @@ def run(root: Path, out: Path, only: set | None, datasets: set | None = None,
                         write({**base, **row, "policy": policy, "size": size, "search_estimate": "",
                                "seconds": time.perf_counter() - t0})
                 wanted = sorted({n // 2 for n in sizes} | set(sizes[:3]))
-                if all((name, model_name, str(s), "optimized", str(n)) in done for n in wanted):
+                if all((name, model_name, str(s), label, str(n)) in done for n in wanted):
                     continue
                 t0 = time.perf_counter()
                 pool = np.setdiff1d(np.arange(train.n_users), audience)
+                if screen:
+                    pool, dropped = screen_pool(fitted, train, test, targets, pool, value=5.0, k=10, noise_floor=floor)
+                    print(f"{name} {model_name} set {s}: screen left out {dropped.size} of {pool.size + dropped.size}",
+                          flush=True)
                 # stop once the search's estimate beats every heuristic of this cell and 10%: later prefixes are
                 # then the whole plan (rows keep the size asked for and the participants actually used)
-                heuristics = [float(r["target_exposure_after"]) for r in _read(out)
+                heuristics = [float(r["target_exposure_after"]) for r in _read(out.parent if screen else out)
                               if r["dataset"] == name and r["model"] == model_name and int(r["target_set"]) == s
-                              and r["policy"] != "optimized"]
+                              and r["policy"] in ("closest", "random", "fans")]
                 # only where the estimate is exact: an approximate estimate (als, puresvd) may stop short
                 goal = min(1.0, max([0.10, *heuristics]) + 1e-9) if model_name in ("ease", "itemknn") else None
                 found = search_strategy({"base": fitted}, train, targets, audience, pool,
-                                        max_participants=max(wanted), values=(5.0,), k=10, goal_exposure=goal)
+                                        max_participants=max(wanted), values=(5.0,), k=10, goal_exposure=goal,
+                                        constructions=CONSTRUCTIONS if screen else ("greedy",))
                 search_seconds = time.perf_counter() - t0
                 for n in wanted:
                     actions = found.actions[:n]
-                    if (name, model_name, str(s), "optimized", str(n)) in done or not actions:
+                    if (name, model_name, str(s), label, str(n)) in done or not actions:
                         continue
                     changed, delta = plan_with_delta(train, actions)
                     row = _evaluate(model_name, fitted, train, test, changed, delta, [a.user for a in actions],
                                     audience, targets, floor)
-                    estimate = found.trace[len(actions) - 1]["exposure"]["base"] if found.trace else ""
-                    write({**base, **row, "policy": "optimized", "size": n, "search_estimate": estimate,
+                    estimate = next((row["exposure"]["base"] for row in found.trace
+                                     if row["n_participants"] == len(actions)), "")
+                    write({**base, **row, "policy": label, "size": n, "search_estimate": estimate,
                            "seconds": search_seconds})
 
 
@@ -324,7 +340,7 @@ def tables(out: Path) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for dataset in datasets:
         for model in MODELS:
-            for policy in ("optimized", "ranked"):
+            for policy in ("optimized", "ranked", "screened"):
                 mine = [r for r in rows if r["dataset"] == dataset and r["model"] == model and r["policy"] == policy]
                 if not mine:
                     continue
@@ -392,10 +408,13 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="", help="comma-separated subset of als,itemknn,ease,puresvd")
     parser.add_argument("--datasets", default="", help="comma-separated subset of movielens,goodbooks")
     parser.add_argument("--policies", default="closest,random,fans", help="heuristic policies to evaluate")
+    parser.add_argument("--screen", action="store_true", help="run: screened rows (screen_pool, then the whole "
+                                                               "search) instead of the greedy's optimized rows")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.data_root, args.out, set(filter(None, args.models.split(","))) or None,
-            set(filter(None, args.datasets.split(","))) or None, tuple(filter(None, args.policies.split(","))))
+            set(filter(None, args.datasets.split(","))) or None, tuple(filter(None, args.policies.split(","))),
+            args.screen)
     elif args.command == "ranked":
         ranked(args.data_root, args.out, set(filter(None, args.models.split(","))) or None,
                set(filter(None, args.datasets.split(","))) or None)

@@ -107,6 +107,11 @@ def design(
         str, typer.Option("--constructions", help="How plans are built, comma-separated: greedy, closest, coread, "
                                                  "coread_per_reader (default all; the best plan wins).")
     ] = "greedy,closest,coread,coread_per_reader",
+    screen: Annotated[
+        bool, typer.Option("--screen/--no-screen",
+                           help="Before searching, leave out readers whose own held-out accuracy would fall from "
+                                "adding the targets (model held fixed).")
+    ] = True,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for plan.md, plan.csv, design.json, design.html, figures.")
     ] = None,
@@ -163,6 +168,7 @@ def design(
         goal_exposure=goal_exposure, robust=robust, max_participant_loss=max_participant_loss,
         max_majority_loss=max_majority_loss, relevance_threshold=relevance_threshold, position=position,
         restarts=restarts, swap_rounds=swap_rounds, constructions=[c.strip() for c in constructions.split(",")],
+        screen=screen,
         rng=seed, item_names=names, progress=None if json_out else step,
     )
     seconds = time.perf_counter() - started

@@ -8,6 +8,7 @@ cold fit (:func:`verify_plan`) and writes the organizer's plan (:meth:`CampaignD
 from recollective.campaigns.design._bounds import BOUND_MODELS, exposure_upper_bound
 from recollective.campaigns.design._design import CampaignDesign, design_campaign, plan_interactions
 from recollective.campaigns.design._gains import GAIN_KINDS, gain_kind, target_gains
+from recollective.campaigns.design._screen import SCREENED_MODELS, own_scores, screen_pool
 from recollective.campaigns.design._search import (
     CONSTRUCTIONS,
     Action,
@@ -22,15 +23,18 @@ __all__ = [
     "BOUND_MODELS",
     "CONSTRUCTIONS",
     "GAIN_KINDS",
+    "SCREENED_MODELS",
     "Action",
     "CampaignDesign",
     "SearchResult",
     "design_campaign",
     "exposure_upper_bound",
     "gain_kind",
+    "own_scores",
     "plan_interactions",
     "plan_with_delta",
     "pool_rankings",
+    "screen_pool",
     "search_strategy",
     "target_gains",
     "verify_plan",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recollective.campaigns._evaluate import estimate_noise_floor, target_audience
+from recollective.campaigns.design._screen import screen_pool
 from recollective.campaigns.design._search import CONSTRUCTIONS, Action, plan_with_delta, search_strategy
 from recollective.campaigns.design._verify import verify_plan
 from recollective.data import Interactions
@@ -52,6 +53,9 @@ class CampaignDesign:
         With variants and a goal: participants the plain (base-only) search needed versus the robust one.
     interactions : Interactions
         The training data after the plan (for the record).
+    screened : list of int
+        Pool members left out before the search: adding the targets would cost them held-out NDCG with the model
+        held fixed (:func:`screen_pool`).
     construction : str
         How the plan was built (one of ``CONSTRUCTIONS``).
     constructions : dict
@@ -74,6 +78,7 @@ class CampaignDesign:
     user_ids: dict = field(default_factory=dict)
     construction: str = "greedy"
     constructions: dict = field(default_factory=dict)
+    screened: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -81,6 +86,7 @@ class CampaignDesign:
             "stop_reason": self.stop_reason,
             "gain_kind": self.gain_kind,
             "construction": self.construction,
+            "screened": self.screened,
             "constructions": self.constructions,
             "settings": self.settings,
             "verified": {k: v for k, v in self.verified.items()},
@@ -132,6 +138,9 @@ class CampaignDesign:
             tried = "; ".join(f"{name} {_pct(row['exposure'])} with {row['n_participants']}"
                               for name, row in self.constructions.items())
             lines.append(f"- Built by the {self.construction} construction (search estimates of each: {tried}).")
+        if self.screened:
+            lines.append(f"- {len(self.screened)} reader(s) left out before the search: adding the targets would "
+                         "push their own held-out books down.")
         if self.repaired:
             lines.append(f"- {len(self.repaired)} reader(s) left out: a cold fit showed them worse off.")
         if len(self.variants) > 1:
@@ -196,6 +205,7 @@ def design_campaign(
     max_majority_loss: float = 0.01,
     repair: bool = True,
     repair_rounds: int = 2,
+    screen: bool = True,
     relevance_threshold: float | None = None,
     shortlist: int = 4,
     position: str = "append",
@@ -238,6 +248,9 @@ def design_campaign(
         When a cold fit breaks a constraint, search again without the participants it shows worse off beyond the
         floor (at most ``repair_rounds`` times); if the last plan still breaks it, drop from it the participants it
         leaves worse off and keep that plan when its cold fit meets the bounds.
+    screen : bool
+        Before searching, leave out the pool members whose own held-out NDCG would fall by more than the noise floor
+        from adding the targets, with the model held fixed (:func:`screen_pool`; models in ``SCREENED_MODELS``).
     """
     if not model.is_fitted():
         raise InvalidParameterError("design_campaign needs a model fitted on the training interactions")
@@ -259,6 +272,16 @@ def design_campaign(
     if noise_floor is None:
         noise_floor = estimate_noise_floor(model, train, test, k, fitted=model, relevance_threshold=relevance_threshold)
     bound = float(noise_floor) if max_participant_loss is None else float(max_participant_loss)
+    screened = np.empty(0, np.int64)
+    if screen and pool.size:
+        kept, screened = screen_pool(model, train, test, targets, pool, value=max(values, default=5.0), k=k,
+                                     noise_floor=noise_floor, relevance_threshold=relevance_threshold)
+        if kept.size == 0:
+            raise InvalidParameterError(
+                f"every one of the {pool.size} pool members would lose held-out accuracy from adding the targets; "
+                "widen the pool or turn the screen off (screen=False, --no-screen)"
+            )
+        pool = kept
     held = np.bincount(train.matrix[audience].indices, minlength=train.n_items) if audience.size else np.zeros(1)
     held[targets[targets < held.size]] = 0
     bridges = np.flatnonzero(held > 0)
@@ -326,13 +349,14 @@ def design_campaign(
         "targets": [int(t) for t in targets], "pool_size": int(pool.size), "bridges": [int(b) for b in bridges],
         "max_participants": int(max_participants), "max_actions": max_actions, "position": position,
         "restarts": int(restarts), "swap_rounds": int(swap_rounds), "constructions": list(constructions),
+        "screen": bool(screen),
         "values": [float(v) for v in values],
         "k": int(k), "goal_exposure": goal_exposure, "robust": robust or {}, "max_participant_loss": bound,
         "max_majority_loss": float(max_majority_loss),
     }
     return CampaignDesign(actions, verified, checked, result.trace, feasible, result.stop_reason, result.gain_kind,
                           settings, repaired, cost, changed, names, construction=result.construction,
-                          constructions=result.constructions)
+                          constructions=result.constructions, screened=[int(u) for u in screened])
 
 
 def _settings(robust: dict | None):
