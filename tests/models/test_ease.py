@@ -59,6 +59,13 @@ class TestEASEContract(RecommenderContract):
         assert np.abs(a - b).max() <= REFIT_RTOL * np.abs(b).max()
 
 
+
+def assert_symmetric(p):
+    """Symmetric to rounding: small Woodbury updates touch both triangles by rank-one BLAS updates (no mirroring)."""
+    eps = np.finfo(p.dtype).eps
+    assert np.abs(p - p.T).max() <= 8 * eps * np.abs(p).max()
+
+
 def test_hand_example_two_items():
     # two items, X = [[1, 1], [1, 0]]: G = [[2, 1], [1, 1]]; with lambda = 1 each column is a 1-D ridge on the
     # other item: B[0, 1] = G_01 / (G_00 + 1) = 1/3 and B[1, 0] = G_10 / (G_11 + 1) = 1/2
@@ -94,7 +101,7 @@ def test_float32_is_close_to_float64():
 def test_inverse_is_symmetric_and_exact():
     data, dense = random_interactions(seed=4)
     model = EASE(regularization=7.0).fit(data)
-    np.testing.assert_array_equal(model.inverse_gram_, model.inverse_gram_.T)
+    assert_symmetric(model.inverse_gram_)
     gram = dense.T @ dense + 7.0 * np.eye(dense.shape[1])
     np.testing.assert_allclose(model.inverse_gram_ @ gram, np.eye(dense.shape[1]), atol=1e-12)
 
@@ -127,7 +134,7 @@ def test_woodbury_refit_campaign_and_removals(dtype, caplog):
     model.refit(after, removal)
     cold = EASE(regularization=15.0, dtype=dtype).fit(after)
     assert relative_error(model, cold) <= tolerance
-    np.testing.assert_array_equal(model.inverse_gram_, model.inverse_gram_.T)
+    assert_symmetric(model.inverse_gram_)
     users = np.arange(after.n_users)
     assert np.abs(model.score(users) - cold.score(users)).max() <= tolerance * np.abs(cold.score(users)).max()
 
@@ -214,7 +221,7 @@ def test_refit_over_few_changed_users_matches_a_cold_fit(dtype, binary):
     model.refit(new, delta)
     cold = EASE(regularization=12.0, dtype=dtype, binary=binary).fit(new)
     assert relative_error(model, cold) <= tolerance
-    np.testing.assert_array_equal(model.inverse_gram_, model.inverse_gram_.T)
+    assert_symmetric(model.inverse_gram_)
     # a second, chained change that overwrites and removes on the same path
     after, removal = new.without(np.array([3]), np.array([9]))
     model.refit(after, removal)

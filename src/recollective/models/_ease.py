@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack
+from scipy.linalg import get_blas_funcs, lapack
 
 from recollective.errors import DataError, NotFittedError
 from recollective.models._base import Recommender
@@ -27,6 +27,40 @@ _BLOCK = 1024
 
 WOODBURY_MAX_SHARE = 1 / 8
 """``refit`` uses the Woodbury update while the update's rank ``2 |T|`` is at most this share of n_items."""
+
+
+_GER_MAX_RANK = 8
+"""Up to this rank a Woodbury update of ``P`` is applied as rank-one BLAS updates of the whole matrix in place (one
+pass over ``P`` each); above it, the upper triangle by blocked products and then mirrored."""
+
+
+def _subtract_woodbury(p: np.ndarray, left: np.ndarray, inner: np.ndarray) -> None:
+    """``P -= left^T inner^{-1} left`` in place; ``P`` stays symmetric to rounding.
+
+    ``left`` (r, n) is ``U^T P``, ``inner`` (r, r) the symmetric Woodbury matrix ``K``. With ``K = Q Λ Q^T`` the term
+    is ``Σ_r sign(λ_r) w_r w_r^T``, ``w_r = |λ_r|^{-1/2} q_r^T left``: up to rank :data:`_GER_MAX_RANK` each term is
+    one in-place BLAS rank-one update of the whole matrix, which adds the same product ``w_i w_j`` to ``(i, j)`` and
+    ``(j, i)`` (equal up to the kernel's rounding: FMA or not), instead of updating one triangle and mirroring it
+    by a transposed copy of the whole matrix (3-4x slower at 10,000 items, memory-bound)."""
+    dtype = p.dtype
+    rank, n = left.shape
+    if rank <= _GER_MAX_RANK and p.flags.c_contiguous:
+        values, vectors = np.linalg.eigh(inner)
+        w = ((vectors.T @ left.astype(np.float64)) / np.sqrt(np.abs(values))[:, None]).astype(dtype)
+        ger = get_blas_funcs("ger", dtype=dtype)
+        view = p.T  # Fortran-ordered view: BLAS updates P in place
+        for r in range(rank):
+            out = ger(-float(np.sign(values[r])), w[r], w[r], a=view, overwrite_a=True)
+            if not np.shares_memory(out, p):  # BLAS had to copy: write the result back
+                p[...] = out.T
+                view = p.T
+        return
+    right = np.linalg.solve(inner, left.astype(np.float64)).astype(dtype)  # K^{-1} U^T P
+    left = left.astype(dtype)
+    for start in range(0, n, _BLOCK):  # the upper triangle, then mirror
+        stop = min(start + _BLOCK, n)
+        p[start:stop, start:] -= left[:, start:stop].T @ right[:, start:]
+    _mirror(p, "upper")
 
 
 def _mirror(matrix: np.ndarray, source: str = "upper") -> None:
@@ -201,18 +235,14 @@ class EASE(Recommender):
         inner[:m, m:] += np.eye(m)
         inner[m:, :m] += np.eye(m)
         inner = (inner + inner.T) / 2
-        right = np.linalg.solve(inner, pu.T.astype(np.float64)).astype(dtype)  # (2m, n)
-        for start in range(0, n_items, _BLOCK):  # P -= PU K^{-1} (PU).T on the upper triangle, then mirror
-            stop = min(start + _BLOCK, n_items)
-            p[start:stop, start:] -= pu[start:stop] @ right[:, start:]
-        _mirror(p, "upper")
+        _subtract_woodbury(p, pu.T, inner)  # P -= PU K^{-1} (PU).T
         self.inverse_diagonal_ = np.diagonal(p).copy()
 
     def _refit_rows(self, matrix, users, params):
         """Woodbury over the changed users' rows: ``G' - G = R R^T - O O^T`` (``R``, ``O``: their rows after and
         before, as columns), rank ``2 |users|``; ``P U`` costs ``O(n nnz)`` instead of a dense ``P E``."""
         dtype = np.dtype(params["dtype"])
-        n_items, u = matrix.shape[1], users.size
+        u = users.size
         new = self._values(sp.csr_array(matrix[users]), params)
         old = self._values(sp.csr_array(self.seen_[users]), params)
         u_t = sp.csr_array(sp.vstack([new, old]))  # U^T, shape (2u, n)
@@ -222,12 +252,7 @@ class EASE(Recommender):
         inner[np.arange(u), np.arange(u)] += 1.0  # + C^{-1}, C = diag(I, -I)
         inner[np.arange(u, 2 * u), np.arange(u, 2 * u)] -= 1.0
         inner = (inner + inner.T) / 2
-        right = np.linalg.solve(inner, u_t_p).astype(dtype)  # K^{-1} U^T P, shape (2u, n)
-        left = u_t_p.astype(dtype)
-        for start in range(0, n_items, _BLOCK):  # P -= (PU) K^{-1} (U^T P) on the upper triangle, then mirror
-            stop = min(start + _BLOCK, n_items)
-            p[start:stop, start:] -= left[:, start:stop].T @ right[:, start:]
-        _mirror(p, "upper")
+        _subtract_woodbury(p, u_t_p, inner)  # P -= (PU) K^{-1} (U^T P)
         self.inverse_diagonal_ = np.diagonal(p).copy()
 
     # ------------------------------------------------------------------------------------------ scoring
