@@ -29,7 +29,7 @@ WOODBURY_MAX_SHARE = 1 / 8
 """``refit`` uses the Woodbury update while the update's rank ``2 |T|`` is at most this share of n_items."""
 
 
-_GER_MAX_RANK = 8
+_GER_MAX_RANK = 6
 """Up to this rank a Woodbury update of ``P`` is applied as rank-one BLAS updates of the whole matrix in place (one
 pass over ``P`` each); above it, the upper triangle by blocked products and then mirrored."""
 
