@@ -27,6 +27,7 @@ from recollective.campaigns._evaluate import _ndcg, test_users
 from recollective.campaigns.design._gains import _overwrite
 from recollective.data import Interactions
 from recollective.metrics import UndefinedMetricWarning
+from recollective.models._ranking import exclude_seen, top_k
 
 __all__ = ["SCREENED_MODELS", "own_scores", "screen_pool"]
 
@@ -92,13 +93,8 @@ def screen_pool(model, train: Interactions, test: Interactions, targets, pool, *
         before, _ = model.recommend(users, k)
         new = _overwrite(sp.csr_array(model.seen_[users]), sp.csr_array(sp.vstack([setting] * users.size)))
         scores = own_scores(model, users, new)
-        scores[np.repeat(np.arange(users.size), np.diff(new.indptr)), new.indices] = -np.inf
-        width = min(k, scores.shape[1])
-        top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-        picked = np.take_along_axis(scores, top, axis=1)
-        order = np.lexsort((top, -picked), axis=1)  # best first, lower item index on ties
-        after = np.take_along_axis(top, order, axis=1)
-        after = np.where(np.isfinite(np.take_along_axis(picked, order, axis=1)), after, -1)
+        exclude_seen(scores, new)
+        after, _ = top_k(scores, k)  # best first, lower item index on ties, as ``recommend``
         truth = test.matrix[users]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
