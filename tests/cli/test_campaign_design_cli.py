@@ -31,7 +31,10 @@ def test_design_json_contract_and_files(tmp_path):
     assert {p.split("/")[-1] for p in document["files"]} == {
         "plan.md", "plan.csv", "design.json", "design.html", "design_trace.png", "design_trace.svg",
         "design_trace.csv"}
-    assert "Who does what" in (out / "plan.md").read_text()
+    assert "Who does what" in (out / "plan.md").read_text() and "exchange trial(s)" in (out / "plan.md").read_text()
+    trace = (out / "design_trace.csv").read_text().splitlines()
+    assert trace[0].endswith(",stage") and any(line.endswith(",exchange not kept") or line.endswith(",exchange kept")
+                                               for line in trace)
     assert (out / "plan.csv").read_text().count("\n") == 1 + len(document["strategy"])
     assert json.loads((out / "design.json").read_text())["feasible"] == document["feasible"]
 
@@ -41,6 +44,7 @@ def test_design_prints_progress_and_the_plan(tmp_path):
     result = runner.invoke(app, [*DESIGN, *data, "--max-participants", "3"])
     assert result.exit_code == 0, result.output
     assert "step 1/3" in result.stderr and "estimated reach" in result.stderr
+    assert "exchange: 1 reader(s) traded" in result.stderr  # the exchange runs by default (--exchange-rounds 8)
     assert "audience reached" in result.stdout and "Book 39" in result.stdout
 
 

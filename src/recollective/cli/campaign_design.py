@@ -103,6 +103,11 @@ def design(
     swap_rounds: Annotated[
         int, typer.Option("--swap-rounds", min=0, help="Local search rounds replacing one participant at a time.")
     ] = 0,
+    exchange_rounds: Annotated[
+        int, typer.Option("--exchange-rounds", min=0,
+                          help="Trials trading the plan's weakest participants for the best outsiders (closed-form "
+                               "gains: popularity, EASE, item-kNN, PureSVD, ALS); 0 turns the exchange off.")
+    ] = 8,
     constructions: Annotated[
         str, typer.Option("--constructions", help="How plans are built, comma-separated: greedy, closest, coread, "
                                                  "coread_per_reader (default all; the best plan wins).")
@@ -158,6 +163,9 @@ def design(
         reach = ", ".join(f"{value:.1%}" for value in row["exposure"].values())
         if row.get("construction", "greedy") == "greedy":
             what = f"step {done}/{total}: reader {train.users.ids[row['user']]} adds {len(row['items'])} item(s)"
+        elif row["construction"] == "exchange":
+            verdict = "kept" if row["accepted"] else "not kept"
+            what = f"exchange: {row['traded']} reader(s) traded for better-placed ones, {verdict}"
         else:
             what = f"{row['construction']} start {done}/{total}: {row['added']} more reader(s) add the targets"
         err_console.print(f"{what}; estimated reach {reach} ({row['seconds']:.2f} s)", highlight=False)
@@ -167,7 +175,8 @@ def design(
         max_participants=max_participants, max_actions=max_actions, values=value_list, n_bridges=bridges, k=k,
         goal_exposure=goal_exposure, robust=robust, max_participant_loss=max_participant_loss,
         max_majority_loss=max_majority_loss, relevance_threshold=relevance_threshold, position=position,
-        restarts=restarts, swap_rounds=swap_rounds, constructions=[c.strip() for c in constructions.split(",")],
+        restarts=restarts, swap_rounds=swap_rounds, exchange_rounds=exchange_rounds,
+        constructions=[c.strip() for c in constructions.split(",")],
         screen=screen,
         rng=seed, item_names=names, progress=None if json_out else step,
     )

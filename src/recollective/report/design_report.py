@@ -18,22 +18,30 @@ __all__ = ["plot_design_trace", "write_design"]
 
 
 def plot_design_trace(design, path_stem) -> list[Path]:
-    """Audience reach against participants: the search's estimate after each step, and the verified cold fit."""
+    """Audience reach against participants: the search's estimate after each step (and after each exchange trade
+    kept), and the verified cold fit. The table has one row per trace row, its ``stage`` the construction, or
+    ``exchange kept`` / ``exchange not kept``."""
     import matplotlib
     from matplotlib.figure import Figure
 
     stem = Path(path_stem)
     png, svg, table = (stem.with_name(stem.name + s) for s in (".png", ".svg", ".csv"))
-    steps = [row["n_participants"] for row in design.trace]
+    built = [row for row in design.trace if row.get("construction") != "exchange"]
+    kept = [row for row in design.trace if row.get("construction") == "exchange" and row["accepted"]]
+    steps = [row["n_participants"] for row in built]
     labels = sorted({label for row in design.trace for label in row["exposure"]})
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(6.4, 3.8))
         axes = figure.add_subplot()
         for number, label in enumerate(labels):
-            values = [row["exposure"][label] for row in design.trace]
+            values = [row["exposure"][label] for row in built]
             axes.plot([0, *steps], [design.verified["target_exposure_before"], *values], drawstyle="steps-post",
                       color=BLUE if number == 0 else GREY, lw=1.6 if number == 0 else 1.0,
                       label="search estimate" + ("" if len(labels) == 1 else f" ({label})"))
+        if kept:
+            axes.scatter([row["n_participants"] for row in kept], [min(row["exposure"].values()) for row in kept],
+                         marker="^", facecolors="none", edgecolors=BLUE, zorder=3,
+                         label=f"after exchange trades ({len(kept)} kept)")
         axes.scatter([design.verified["n_participants"]], [design.verified["target_exposure_after"]], color=ORANGE,
                      zorder=3, label="verified by a cold fit")
         goal = design.settings.get("goal_exposure")
@@ -46,8 +54,14 @@ def plot_design_trace(design, path_stem) -> list[Path]:
         axes.legend(loc="upper left")
         figure.tight_layout()
         _save(figure, png, svg)
-    rows = [["n_participants", *[f"exposure_{label}" for label in labels]]]
-    rows += [[row["n_participants"], *[row["exposure"][label] for label in labels]] for row in design.trace]
+    def stage(row):
+        if row.get("construction") == "exchange":
+            return "exchange kept" if row["accepted"] else "exchange not kept"
+        return row.get("construction", "greedy")
+
+    rows = [["n_participants", *[f"exposure_{label}" for label in labels], "stage"]]
+    rows += [[row["n_participants"], *[row["exposure"][label] for label in labels], stage(row)]
+             for row in design.trace]
     text = "\n".join(",".join(csv_cell(v) for v in row) for row in rows) + "\n"
     atomic_write_bytes(table, lambda h: h.write(text.encode()))
     return [png, svg, table]

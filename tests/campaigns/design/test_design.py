@@ -81,7 +81,8 @@ def test_robust_search_checks_every_variant_and_prices_robustness(split):
                              goal_exposure=0.9, shortlist=2)
     assert set(design.variants) == {"base", "rng=1"}
     assert design.gain_kind == "half-step"
-    assert design.robustness_cost["robust_participants"] == len(design.trace)
+    built = [row for row in design.trace if row.get("construction") != "exchange"]  # the exchange trades, adds none
+    assert design.robustness_cost["robust_participants"] == len(built)
     for row in design.variants.values():
         assert 0.0 <= row["target_exposure_after"] <= 1.0
 

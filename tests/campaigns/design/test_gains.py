@@ -111,3 +111,40 @@ def test_models_without_closed_form_and_bad_batches_are_refused(data):
     ease = make_model("ease").fit(data)
     with pytest.raises(InvalidParameterError, match="audience"):
         target_gains(ease, AUDIENCE, TARGETS, AUDIENCE[:1], rows[:1])
+
+
+def _applied(data, participants, rows, skip=None):
+    """``data`` with every candidate row written in (candidate ``skip`` left out)."""
+    users, items, values = [], [], []
+    for c, user in enumerate(participants):
+        if c == skip:
+            continue
+        lo, hi = rows.indptr[c], rows.indptr[c + 1]
+        users += [data.users.ids[user]] * (hi - lo)
+        items += data.items.ids[rows.indices[lo:hi]].tolist()
+        values += rows.data[lo:hi].tolist()
+    return data.with_added(np.array(users), np.array(items), np.array(values))[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("popularity", {"by": "sum"}),
+        ("ease", {"regularization": 5.0}),
+        ("ease", {"regularization": 5.0, "binary": True}),
+        ("itemknn", {"n_neighbors": 6}),
+        ("itemknn", {"n_neighbors": 6, "binary": True}),
+    ],
+)
+def test_taking_an_action_back_equals_a_cold_refit_without_it(data, name, params):
+    """``whole_rows=True`` with the training rows prices removing a participant from a plan, exactly."""
+    participants, rows = _candidates(data, TARGETS, AUDIENCE, np.array([23, 25, 27]))
+    planned = _applied(data, participants, rows)
+    model = make_model(name, **params).fit(planned)
+    original = sp.csr_array(data.matrix[participants])
+    gains = target_gains(model, AUDIENCE, TARGETS, participants, original, whole_rows=True)
+    base = model.score(AUDIENCE)[:, TARGETS]
+    brute = np.stack([make_model(name, **params).fit(_applied(data, participants, rows, skip=c)).score(AUDIENCE)
+                      [:, TARGETS] - base for c in range(participants.size)])
+    assert np.abs(brute).max() > 0
+    np.testing.assert_allclose(gains, brute, rtol=0, atol=1e-9)

@@ -138,6 +138,11 @@ class CampaignDesign:
             tried = "; ".join(f"{name} {_pct(row['exposure'])} with {row['n_participants']}"
                               for name, row in self.constructions.items())
             lines.append(f"- Built by the {self.construction} construction (search estimates of each: {tried}).")
+        trials = [row for row in self.trace if row.get("construction") == "exchange"]
+        if trials:
+            kept = [row for row in trials if row["accepted"]]
+            lines.append(f"- Then {len(trials)} exchange trial(s), {len(kept)} kept: "
+                         f"{sum(row['traded'] for row in kept)} participant(s) traded for better-placed readers.")
         if self.screened:
             lines.append(f"- {len(self.screened)} reader(s) left out before the search: adding the targets would "
                          "push their own held-out books down.")
@@ -211,6 +216,7 @@ def design_campaign(
     position: str = "append",
     restarts: int = 0,
     swap_rounds: int = 0,
+    exchange_rounds: int = 8,
     constructions: Sequence[str] = CONSTRUCTIONS,
     rng=0,
     item_names: Callable[[Sequence[int]], list[str]] | None = None,
@@ -229,8 +235,8 @@ def design_campaign(
     pool : array-like of int, optional
         Willing participants (default: every user outside the audience). Audience users in it are dropped.
     max_participants, max_actions, values, k, goal_exposure, shortlist, position, restarts, swap_rounds,
-    constructions, rng
-        See :func:`search_strategy`.
+    exchange_rounds, constructions, rng
+        See :func:`search_strategy` (here the exchange is on by default).
     n_bridges : int >= 0
         Bridge candidates: the ``n_bridges`` non-target items the audience holds most often in training.
     robust : dict param -> list of values, optional
@@ -291,7 +297,7 @@ def design_campaign(
         variants[label] = model.clone().set_params(**setting).fit(train)
     search_args = dict(max_participants=max_participants, max_actions=max_actions, values=values, bridges=bridges,
                        k=k, goal_exposure=goal_exposure, shortlist=shortlist, position=position, restarts=restarts,
-                       swap_rounds=swap_rounds, constructions=constructions, rng=rng)
+                       swap_rounds=swap_rounds, exchange_rounds=exchange_rounds, constructions=constructions, rng=rng)
     def verify_all(chosen):
         changed = plan_interactions(train, chosen)
         users = [a.user for a in chosen]
@@ -348,7 +354,8 @@ def design_campaign(
         "model": model.name, "params": {k_: _jsonable(v) for k_, v in model.get_params().items()},
         "targets": [int(t) for t in targets], "pool_size": int(pool.size), "bridges": [int(b) for b in bridges],
         "max_participants": int(max_participants), "max_actions": max_actions, "position": position,
-        "restarts": int(restarts), "swap_rounds": int(swap_rounds), "constructions": list(constructions),
+        "restarts": int(restarts), "swap_rounds": int(swap_rounds),
+        "exchange_rounds": int(exchange_rounds), "constructions": list(constructions),
         "screen": bool(screen),
         "values": [float(v) for v in values],
         "k": int(k), "goal_exposure": goal_exposure, "robust": robust or {}, "max_participant_loss": bound,

@@ -48,7 +48,7 @@ def gain_kind(model) -> str:
     return kind
 
 
-def target_gains(model, audience, targets, participants, rows) -> np.ndarray:
+def target_gains(model, audience, targets, participants, rows, *, whole_rows: bool = False) -> np.ndarray:
     """Change of the audience's target scores for each candidate, ndarray of shape (n_cand, |A|, |T|).
 
     Parameters
@@ -61,6 +61,9 @@ def target_gains(model, audience, targets, participants, rows) -> np.ndarray:
         The participant of each candidate (not in the audience).
     rows : csr_array of shape (n_cand, n_items)
         The values each candidate sets in its participant's row (stored entries only; the rest of the row stays).
+    whole_rows : bool
+        ``rows`` are the participants' whole new rows instead (entries they lack are taken out), e.g. their
+        training rows, to price taking a plan's actions back.
     """
     kind = gain_kind(model)
     if kind == "refit":
@@ -73,7 +76,7 @@ def target_gains(model, audience, targets, participants, rows) -> np.ndarray:
     if np.isin(participants, audience).any():
         raise InvalidParameterError("a participant may not be in the audience")
     old = sp.csr_array(model.seen_[participants])
-    new = _overwrite(old, rows)
+    new = rows if whole_rows else _overwrite(old, rows)
     return _FAMILIES[model.name](model, audience, targets, participants, old, new)
 
 

@@ -160,6 +160,7 @@ def search_strategy(
     position: str = "append",
     restarts: int = 0,
     swap_rounds: int = 0,
+    exchange_rounds: int = 0,
     constructions: Sequence[str] = CONSTRUCTIONS,
     rng=0,
     progress: Callable[[int, int, dict], None] | None = None,
@@ -196,6 +197,9 @@ def search_strategy(
     swap_rounds : int >= 0
         Local search after the greedy: each round tries to replace every participant by the best candidate
         outside the plan (refitting the plan without them from the baseline) and stops when nothing changes.
+    exchange_rounds : int >= 0
+        Trials of the batch exchange (:func:`_exchange`) on the winning plan, before any swap rounds; models with
+        closed-form gains only.
     constructions : sequence of str
         Which of :data:`CONSTRUCTIONS` to try (default all); the best plan wins (module docstring). Ranked starts
         give each member the targets (and bridge items, when the budget leaves room) at the largest allowed value.
@@ -221,7 +225,7 @@ def search_strategy(
         raise InvalidParameterError(
             f"position {position!r} needs ordered interactions (a timestamp or position column); use append"
         )
-    for name, count in (("restarts", restarts), ("swap_rounds", swap_rounds)):
+    for name, count in (("restarts", restarts), ("swap_rounds", swap_rounds), ("exchange_rounds", exchange_rounds)):
         if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
             raise InvalidParameterError(f"{name} must be an integer >= 0; got {count!r}")
     constructions = (constructions,) if isinstance(constructions, str) else tuple(constructions)
@@ -260,12 +264,13 @@ def search_strategy(
         for run in runs:
             run["estimate"], run["exposure"] = run["exposure"], _cold_exposure(models, setup, run["current"])
     best = max(runs, key=_rank_key)  # first of equals: ranked starts before the greedy
-    for _ in range(int(swap_rounds)):
-        if not _swap_round(models, setup, best):
-            break
     summary = {run["construction"]: {"n_participants": len(run["actions"]), "exposure": run["exposure"],
                                      "estimate": run.get("estimate", run["exposure"]), "surrogate": run["value"],
                                      "seconds": run["seconds"]} for run in runs}
+    _exchange(models, setup, best, exchange_rounds, progress)
+    for _ in range(int(swap_rounds)):
+        if not _swap_round(models, setup, best):
+            break
     return SearchResult(best["actions"], best["current"], best["trace"], best["stop_reason"], kind,
                         [v.label for v in best["variants"]], best["construction"], summary)
 
@@ -488,6 +493,70 @@ def _swap_round(models, setup, run) -> bool:
     if changed:
         run["stop_reason"] += " (then swaps)"
     return changed
+
+
+def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
+    """Batch exchange after the construction (closed-form gains only): swap the plan's weakest members for the best
+    pool members outside it, verify the whole trial plan, keep it when it is better.
+
+    Each round prices taking every member's action back (:func:`target_gains` with the member's training row as
+    the new row) and every outsider's best action (the step screen), both against the current plan, then trades
+    the ``b`` cheapest members for the ``b`` best outsiders at once and refits the trial plan from the baseline.
+    It is kept when :func:`_rank_key` improves (exposure from cold fits for approximate gains, the exact estimate
+    otherwise); ``b`` starts at a quarter of the plan and halves after each rejected trade; the search stops when
+    ``b`` reaches 0 or after ``max_rounds`` trials. Modifies ``run`` in place.
+    """
+    if setup["kind"] == "refit" or not run["actions"] or max_rounds <= 0:
+        return
+    audience, targets, train = setup["audience"], setup["targets"], setup["train"]
+    if setup["kind"] != "exact" and "estimate" not in run:  # compare cold fits with cold fits
+        run["estimate"], run["exposure"] = run["exposure"], _cold_exposure(models, setup, run["current"])
+    batch = max(1, len(run["actions"]) // 4)
+    trades = 0
+    for _ in range(int(max_rounds)):
+        if batch < 1:
+            break
+        started = time.perf_counter()
+        variants, current = run["variants"], run["current"]
+        members = np.array([a.user for a in run["actions"]], dtype=np.int64)
+        now = np.array([_surrogate(v, v.target_scores) for v in variants])
+        loss = np.full(members.size, -np.inf)
+        original = sp.csr_array(train.matrix[members])
+        for v, value in zip(variants, now, strict=True):
+            back = target_gains(v.model, audience, targets, members, original, whole_rows=True)
+            loss = np.maximum(loss, value - _surrogate(v, v.target_scores[None] + back))
+        remaining = np.setdiff1d(setup["pool"], members)
+        candidates = _candidates(current, remaining, targets, setup["n_targets"], setup["bridge_order"],
+                                 setup["per_user"], setup["values"], variants, setup["position"])
+        if not candidates:
+            break
+        gain = _screen(candidates, variants, audience, targets, current)
+        best_per_user: dict[int, int] = {}
+        for c in np.lexsort((np.arange(len(candidates)), -gain)):
+            best_per_user.setdefault(candidates[c].user, int(c))
+        incoming = list(best_per_user.values())[:batch]
+        outgoing = set(members[np.lexsort((members, loss))[: len(incoming)]].tolist())
+        trial = [a for a in run["actions"] if a.user not in outgoing] + [candidates[c] for c in incoming]
+        trial_variants, trial_current = _fresh(models, setup, trial)
+        candidate_run = {"actions": trial, "variants": trial_variants,
+                         "value": float(min(_surrogate(v, v.target_scores) for v in trial_variants)),
+                         "exposure": min(_exposure(v) for v in trial_variants)}
+        if setup["kind"] != "exact":
+            candidate_run["estimate"] = candidate_run["exposure"]
+            candidate_run["exposure"] = _cold_exposure(models, setup, trial_current)
+        accepted = _rank_key(candidate_run) > _rank_key(run)
+        if accepted:
+            run.update(candidate_run, current=trial_current)
+            trades += len(incoming)
+        row = {**_trace_row(len(trial), trial[-1], trial_variants, started), "construction": "exchange",
+               "traded": len(incoming), "accepted": bool(accepted)}
+        run["trace"].append(row)
+        if progress is not None:
+            progress(len(run["actions"]), len(run["actions"]), row)
+        if not accepted:
+            batch //= 2
+    if trades:
+        run["stop_reason"] += f" (then {trades} exchanged)"
 
 
 # ---------------------------------------------------------------------------------------------- checks
