@@ -325,10 +325,12 @@ def tables(out: Path) -> None:
     print("### Optimized with N/2 participants against closest with N (cold-refit audience exposure)\n")
     print("greedy: the greedy search's plan; ranked: the ranked starts' plan (where run); optimized: of the two, the "
           "one with the higher cold-fit exposure (ties: ranked), the rule `search_strategy` applies (for EASE and "
-          "item-kNN its exact estimate is the cold-fit number).\n")
+          "item-kNN its exact estimate is the cold-fit number); exchanged: the ranked starts' winner after the batch "
+          "exchange (`ranked --exchange-rounds`, where run), median [95% CI] and sets >= closest @ N.\n")
     print("| data | model | N (share of users) | sets | closest @ N, median [95% CI] | greedy @ N/2 | ranked @ N/2 | "
-          "optimized @ N/2, median [95% CI] | sets where optimized @ N/2 >= closest @ N |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "optimized @ N/2, median [95% CI] | sets where optimized @ N/2 >= closest @ N | exchanged @ N/2 | "
+          "sets where exchanged @ N/2 >= closest @ N |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
 
     def chosen(dataset, model, s, n):
         """The cell's plan under the search's rule: the ranked row when its cold-fit exposure is at least greedy's."""
@@ -356,9 +358,16 @@ def tables(out: Path) -> None:
                     parts.append(f"{np.median(got):.1%}" if len(got) == len(cells) else "–")
                 c, o = _median_interval(near), _median_interval(best)
                 wins = sum(b >= a for a, b in zip(near, best, strict=True))
+                traded = [index.get((dataset, model, s, "exchanged", n // 2)) for s in cells]
+                exchanged, exchanged_wins = "–", "–"
+                if all(r is not None for r in traded):
+                    e = _median_interval([r["target_exposure_after"] for r in traded])
+                    exchanged = f"{e[0]:.1%} [{e[1]:.1%}, {e[2]:.1%}]"
+                    won = sum(r["target_exposure_after"] >= a for a, r in zip(near, traded, strict=True))
+                    exchanged_wins = f"{won}/{len(cells)}"
                 print(f"| {dataset} | {model} | {n} ({n / users:.0%}) | {len(cells)} | {c[0]:.1%} [{c[1]:.1%}, "
                       f"{c[2]:.1%}] | {parts[0]} | {parts[1]} | {o[0]:.1%} [{o[1]:.1%}, {o[2]:.1%}] | "
-                      f"{wins}/{len(cells)} |")
+                      f"{wins}/{len(cells)} | {exchanged} | {exchanged_wins} |")
     print("\n### Target sets where closest never passes 10% exposure within 10% of users\n")
     print("| data | model | such sets | of them, optimized passes 10% (with at most 5% of users) | optimized's best "
           "exposure there, median |")
@@ -385,7 +394,7 @@ def tables(out: Path) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for dataset in datasets:
         for model in MODELS:
-            for policy in ("optimized", "ranked", "screened", "designed"):
+            for policy in ("optimized", "ranked", "exchanged", "screened", "designed"):
                 mine = [r for r in rows if r["dataset"] == dataset and r["model"] == model and r["policy"] == policy]
                 if not mine:
                     continue

@@ -37,6 +37,16 @@ for approximate ones (PureSVD, ALS, refit-only models) each construction's plan 
 by that, because the warm refits the estimates come from drift apart over many steps (goodbooks ALS: the greedy's
 estimates ran ahead of its cold fits, the ranked starts' did not). ``SearchResult.constructions`` reports every
 construction's result.
+
+**Exchange.** A construction commits readers in an order it fixed before seeing their joint effect. With
+``exchange_rounds`` the winning plan is then improved in place (:func:`_exchange`): each trial prices taking every
+member's action back and adding every outsider's best action, both exactly against the current plan for exact gains
+(:func:`target_gains`, ``whole_rows=True`` for the removals), trades the ``b`` cheapest members for the ``b`` best
+outsiders at once, refits the trial plan from the baseline and keeps it only when it is better (exposure, then
+``J``; cold fits for approximate gains). ``b`` starts at a quarter of the plan, halves after a rejected trial and
+starts again (at an eighth) when it runs out after kept trades.
+On goodbooks with item-kNN a coread plan of 133 readers went from 26% to 48% exposure this way in 14 trials
+(docs/design.md).
 """
 
 from __future__ import annotations
@@ -73,6 +83,10 @@ _FULL_EVERY = 10
 """Every this many steps the lazy greedy re-scores every candidate."""
 
 _PATIENCE = 10
+
+_SINGLE_PAIRS = 2
+"""The exchange's single trades try the cheapest ``_SINGLE_PAIRS`` members against the best ``_SINGLE_PAIRS``
+outsiders (``_SINGLE_PAIRS ** 2`` pairs) before halving to 0."""
 """Steps in a row that fail to raise the objective before the search stops (and keeps its best prefix)."""
 
 
@@ -503,8 +517,10 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
     the new row) and every outsider's best action (the step screen), both against the current plan, then trades
     the ``b`` cheapest members for the ``b`` best outsiders at once and refits the trial plan from the baseline.
     It is kept when :func:`_rank_key` improves (exposure from cold fits for approximate gains, the exact estimate
-    otherwise); ``b`` starts at a quarter of the plan and halves after each rejected trade; the search stops when
-    ``b`` reaches 0 or after ``max_rounds`` trials. Modifies ``run`` in place.
+    otherwise). ``b`` starts at a quarter of the plan and halves after each rejected trade (at ``b = 1`` only after
+    :data:`_SINGLE_PAIRS` squared single pairs were rejected in a row); when it reaches 0 after
+    some trade was kept since it last started, it starts again at an eighth of the plan (the kept trades changed
+    every price); otherwise the search stops. At most ``max_rounds`` trials. Modifies ``run`` in place.
     """
     if setup["kind"] == "refit" or not run["actions"] or max_rounds <= 0:
         return
@@ -512,7 +528,7 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
     if setup["kind"] != "exact" and "estimate" not in run:  # compare cold fits with cold fits
         run["estimate"], run["exposure"] = run["exposure"], _cold_exposure(models, setup, run["current"])
     batch = max(1, len(run["actions"]) // 4)
-    trades = 0
+    trades, kept_since_start, singles = 0, False, 0
     for _ in range(int(max_rounds)):
         if batch < 1:
             break
@@ -534,8 +550,16 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
         best_per_user: dict[int, int] = {}
         for c in np.lexsort((np.arange(len(candidates)), -gain)):
             best_per_user.setdefault(candidates[c].user, int(c))
-        incoming = list(best_per_user.values())[:batch]
-        outgoing = set(members[np.lexsort((members, loss))[: len(incoming)]].tolist())
+        ranked_out = members[np.lexsort((members, loss))]
+        if batch == 1:  # single trades: after a rejected one, try the next pairs (2nd cheapest / 2nd best, ...)
+            m, o = singles % _SINGLE_PAIRS, singles // _SINGLE_PAIRS
+            incoming = list(best_per_user.values())[o : o + 1]
+            outgoing = set(ranked_out[m : m + 1].tolist()) if incoming else set()
+        else:
+            incoming = list(best_per_user.values())[:batch]
+            outgoing = set(ranked_out[: len(incoming)].tolist())
+        if not incoming or len(outgoing) != len(incoming):
+            break
         trial = [a for a in run["actions"] if a.user not in outgoing] + [candidates[c] for c in incoming]
         trial_variants, trial_current = _fresh(models, setup, trial)
         candidate_run = {"actions": trial, "variants": trial_variants,
@@ -553,8 +577,14 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
         run["trace"].append(row)
         if progress is not None:
             progress(len(run["actions"]), len(run["actions"]), row)
-        if not accepted:
-            batch //= 2
+        if accepted:
+            kept_since_start, singles = True, 0
+        elif batch == 1 and singles + 1 < _SINGLE_PAIRS**2:
+            singles += 1
+        else:
+            batch, singles = batch // 2, 0
+            if batch < 1 and kept_since_start:
+                batch, kept_since_start = max(1, len(run["actions"]) // 8), False
     if trades:
         run["stop_reason"] += f" (then {trades} exchanged)"
 
