@@ -14,7 +14,10 @@ reports its peak resident memory after each step (``ru_maxrss``: the process's l
 - ``fit``: the model on a random 20% hold-out split's training part;
 - ``refit``: after a collective of the 1% of users closest to the audience of three tile-copy books adds them;
 - ``evaluate``: ``evaluate_campaign`` (lean scoring: the audience, the participants and a seeded sample of 5,000
-  test users), refit included.
+  test users), refit included;
+- ``plan``: one screening step of the strategy search (``target_gains`` for 256 candidates, the non-audience users
+  nearest the audience each adding the three targets at 5, against the model fitted on the training part), for the
+  models with closed-form gains.
 
 Times are wall seconds on this machine; the exponents are least-squares slopes of log(time) and log(peak memory)
 against log(interactions). Results go to ``--out`` (CSV, PNG/SVG figure); the table for benchmarks/README.md is
@@ -109,6 +112,29 @@ def child(size: float, model_name: str, csv_path: str | None) -> None:
     outcome = evaluate_campaign(model, train, test, campaign, k=10, rng=0, audience=audience, embedding=embedding)
     report("evaluate", time.perf_counter() - started,
            exposure=[outcome.summary["target_exposure_before"], outcome.summary["target_exposure_after"]])
+    _plan_step(model, train, audience, targets, embedding, report)
+
+
+def _plan_step(model, train, audience, targets, embedding, report, n_candidates: int = 256) -> None:
+    """One screening step of the strategy search: closed-form gains of ``n_candidates`` pool members."""
+    import scipy.sparse as sp
+
+    from recollective.campaigns._participants import closest_order
+    from recollective.campaigns.design import gain_kind, target_gains
+
+    if gain_kind(model) == "refit":
+        report("plan", math.nan, error=f"{model.name} has no closed-form gains (searched by refit)")
+        return
+    pool = np.setdiff1d(np.arange(train.n_users), audience)
+    candidates = closest_order(embedding, audience, pool)[:n_candidates]
+    items = np.asarray(targets, dtype=np.int64)
+    rows = sp.csr_array((np.full(candidates.size * items.size, 5.0), np.tile(items, candidates.size),
+                         np.arange(0, candidates.size * items.size + 1, items.size)),
+                        shape=(candidates.size, train.n_items))
+    started = time.perf_counter()
+    gains = target_gains(model, audience, items, candidates, rows)
+    report("plan", time.perf_counter() - started, candidates=int(candidates.size),
+           largest_gain=float(np.abs(gains).max()))
 
 
 def _run_child(args: list[str], timeout: float) -> list[dict]:
@@ -129,7 +155,7 @@ def _run_child(args: list[str], timeout: float) -> list[dict]:
 def _exponents(rows: list[dict]) -> list[dict]:
     out = []
     for model in dict.fromkeys(r["model"] for r in rows):
-        for step in ("load", "fit", "refit", "evaluate"):
+        for step in ("load", "fit", "refit", "evaluate", "plan"):
             points = [(r["n_interactions"], r["seconds"], r["peak_mb"]) for r in rows
                       if r["model"] == model and r["step"] == step and math.isfinite(r["seconds"]) and r["seconds"] > 0]
             if len(points) >= 2:
@@ -147,12 +173,13 @@ def _plot(rows: list[dict], path_stem: Path) -> None:
     sys.path.insert(0, str(HERE.parent / "src"))
     from recollective.report._figures import STYLE, line_style, save_figure
 
-    steps = ("load", "fit", "refit", "evaluate")
+    steps = ("load", "fit", "refit", "evaluate", "plan")
     models = list(dict.fromkeys(r["model"] for r in rows))
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=(8.0, 6.4), layout="constrained")
-        axes = figure.subplots(2, 2).ravel()
-        for ax, step in zip(axes, steps, strict=True):
+        figure = Figure(figsize=(11.0, 6.4), layout="constrained")
+        axes = figure.subplots(2, 3).ravel()
+        axes[-1].set_visible(False)
+        for ax, step in zip(axes, steps, strict=False):
             for index, model in enumerate(models):
                 points = sorted((r["n_interactions"], r["seconds"]) for r in rows if r["model"] == model
                                 and r["step"] == step and math.isfinite(r["seconds"]))
@@ -162,7 +189,7 @@ def _plot(rows: list[dict], path_stem: Path) -> None:
                             linestyle=style["linestyle"], label=model)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_title("load (generic CSV reader)" if step == "load" else step)
+            ax.set_title({"load": "load (generic CSV reader)", "plan": "plan (256 candidates' gains)"}.get(step, step))
             ax.set_xlabel("interactions")
             ax.set_ylabel("wall time (s)")
         handles, labels = axes[1].get_legend_handles_labels()
