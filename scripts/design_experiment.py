@@ -3,6 +3,10 @@
     python scripts/design_experiment.py run --data-root ../shared/data --out docs/results/design   # resumable
     python scripts/design_experiment.py ranked --data-root ../shared/data --out docs/results/design/ranked \
         --datasets goodbooks --models itemknn,als                                                     # ranked starts
+    python scripts/design_experiment.py ranked --datasets goodbooks --models itemknn --exchange-rounds 24 \
+        --out docs/results/design/exchanged                                  # + exchange (als: exchanged_als)
+    python scripts/design_experiment.py ranked --datasets goodbooks --models itemknn --exchange-rounds 24 \
+        --every-construction --sets 0,1,2,3,4 --out docs/results/design/exchanged_all_0   # (and 5-9 in _5)
     python scripts/design_experiment.py bounds --out docs/results/design                            # item-kNN bounds
     python scripts/design_experiment.py tables --out docs/results/design                            # tables + figure
 
@@ -35,6 +39,13 @@ Rules fixed before looking at any result:
   tool's ``optimized`` runs both and keeps the better plan; the tables apply that rule
   to the two rows of each cell: the higher cold-fit exposure, ties to ranked (``search_strategy`` compares
   constructions by cold fits for approximate models and by its exact estimate, equal to a cold fit, otherwise).
+- ``exchanged`` (added with the batch exchange, after the ranked starts still lost on goodbooks ALS and item-kNN at
+  4-10%; ``ranked --exchange-rounds 24``): the ranked starts, then at most 24 exchange trials on the winning plan,
+  at N/2 of the 4% and 10% sizes. The exchange's rule was changed once after a first run of these rows (single
+  trades try 2x2 pairs; the batch starts again after kept trades; commit d69f1f3): the committed rows are the
+  second run's. ``exchanged_all`` (``--every-construction``, goodbooks item-kNN only, run after the second run left
+  its 10% cell 0.1 point short): every construction, the greedy included, as ``design_campaign`` runs them, then
+  the same exchange.
 """
 
 from __future__ import annotations
@@ -191,20 +202,27 @@ def run(root: Path, out: Path, only: set | None, datasets: set | None = None,
                            "seconds": search_seconds})
 
 
-def ranked(root: Path, out: Path, only: set | None, datasets: set | None = None, exchange_rounds: int = 0) -> None:
+def ranked(root: Path, out: Path, only: set | None, datasets: set | None = None, exchange_rounds: int = 0,
+           every_construction: bool = False, sets: set | None = None) -> None:
     """rows.csv of the ``ranked`` policy: the search's ranked starts alone, one search per evaluated size; with
     ``exchange_rounds``, the ``exchanged`` policy instead: the same plus the batch exchange on the winning plan, at
-    N/2 of the 4% and 10% sizes (where the ranked starts lost to closest)."""
-    policy = "exchanged" if exchange_rounds else "ranked"
+    N/2 of the 4% and 10% sizes (where the ranked starts lost to closest); with ``every_construction`` too, the
+    ``exchanged_all`` policy: every construction (the greedy included, as ``design_campaign`` runs them), then the
+    exchange. ``sets``: only these target sets (to split a run over processes)."""
+    policy = ("exchanged_all" if every_construction else "exchanged") if exchange_rounds else "ranked"
     from recollective.campaigns import target_audience
     from recollective.campaigns.design import CONSTRUCTIONS, plan_with_delta, search_strategy
 
+    constructions = CONSTRUCTIONS if every_construction else CONSTRUCTIONS[1:]
+
     path, done = _rows_file(out)
-    for name, train, test, sets in _datasets(root, datasets):
+    for name, train, test, target_sets in _datasets(root, datasets):
         sizes = [max(1, round(share * train.n_users)) for share in SHARES]
         wanted = [n // 2 for n in sizes[2:]] if exchange_rounds else sorted({n // 2 for n in sizes} | set(sizes[:3]))
         for model_name, fitted, floor in _baselines(name, train, test, only):
-            for s, targets in enumerate(sets):
+            for s, targets in enumerate(target_sets):
+                if sets is not None and s not in sets:
+                    continue
                 audience = target_audience(test, targets)
                 pool = np.setdiff1d(np.arange(train.n_users), audience)
                 for n in wanted:
@@ -212,7 +230,7 @@ def ranked(root: Path, out: Path, only: set | None, datasets: set | None = None,
                         continue
                     t0 = time.perf_counter()
                     found = search_strategy({"base": fitted}, train, targets, audience, pool, max_participants=n,
-                                            values=(5.0,), k=10, constructions=CONSTRUCTIONS[1:],
+                                            values=(5.0,), k=10, constructions=constructions,
                                             exchange_rounds=exchange_rounds)
                     changed, delta = plan_with_delta(train, found.actions)
                     row = _evaluate(model_name, fitted, train, test, changed, delta, [a.user for a in found.actions],
@@ -325,12 +343,14 @@ def tables(out: Path) -> None:
     print("### Optimized with N/2 participants against closest with N (cold-refit audience exposure)\n")
     print("greedy: the greedy search's plan; ranked: the ranked starts' plan (where run); optimized: of the two, the "
           "one with the higher cold-fit exposure (ties: ranked), the rule `search_strategy` applies (for EASE and "
-          "item-kNN its exact estimate is the cold-fit number); exchanged: the ranked starts' winner after the batch "
-          "exchange (`ranked --exchange-rounds`, where run), median [95% CI] and sets >= closest @ N.\n")
+          "item-kNN its exact estimate is the cold-fit number). Where run (`ranked --exchange-rounds 24`): ranked + "
+          "exchange, the ranked starts' winner after the batch exchange; all + exchange (`--every-construction`), "
+          "the winner of every construction (the greedy included, as `design_campaign` runs them) after the "
+          "exchange; each as median [95% CI] and the sets where it is >= closest @ N.\n")
     print("| data | model | N (share of users) | sets | closest @ N, median [95% CI] | greedy @ N/2 | ranked @ N/2 | "
-          "optimized @ N/2, median [95% CI] | sets where optimized @ N/2 >= closest @ N | exchanged @ N/2 | "
-          "sets where exchanged @ N/2 >= closest @ N |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "optimized @ N/2, median [95% CI] | sets where optimized @ N/2 >= closest @ N | ranked + exchange @ N/2 | "
+          "sets | all + exchange @ N/2 | sets |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     def chosen(dataset, model, s, n):
         """The cell's plan under the search's rule: the ranked row when its cold-fit exposure is at least greedy's."""
@@ -358,16 +378,18 @@ def tables(out: Path) -> None:
                     parts.append(f"{np.median(got):.1%}" if len(got) == len(cells) else "–")
                 c, o = _median_interval(near), _median_interval(best)
                 wins = sum(b >= a for a, b in zip(near, best, strict=True))
-                traded = [index.get((dataset, model, s, "exchanged", n // 2)) for s in cells]
-                exchanged, exchanged_wins = "–", "–"
-                if all(r is not None for r in traded):
-                    e = _median_interval([r["target_exposure_after"] for r in traded])
-                    exchanged = f"{e[0]:.1%} [{e[1]:.1%}, {e[2]:.1%}]"
-                    won = sum(r["target_exposure_after"] >= a for a, r in zip(near, traded, strict=True))
-                    exchanged_wins = f"{won}/{len(cells)}"
+                traded = []
+                for policy in ("exchanged", "exchanged_all"):
+                    found = [index.get((dataset, model, s, policy, n // 2)) for s in cells]
+                    if not all(r is not None for r in found):
+                        traded += ["–", "–"]
+                        continue
+                    e = _median_interval([r["target_exposure_after"] for r in found])
+                    won = sum(r["target_exposure_after"] >= a for a, r in zip(near, found, strict=True))
+                    traded += [f"{e[0]:.1%} [{e[1]:.1%}, {e[2]:.1%}]", f"{won}/{len(cells)}"]
                 print(f"| {dataset} | {model} | {n} ({n / users:.0%}) | {len(cells)} | {c[0]:.1%} [{c[1]:.1%}, "
                       f"{c[2]:.1%}] | {parts[0]} | {parts[1]} | {o[0]:.1%} [{o[1]:.1%}, {o[2]:.1%}] | "
-                      f"{wins}/{len(cells)} | {exchanged} | {exchanged_wins} |")
+                      f"{wins}/{len(cells)} | " + " | ".join(traded) + " |")
     print("\n### Target sets where closest never passes 10% exposure within 10% of users\n")
     print("| data | model | such sets | of them, optimized passes 10% (with at most 5% of users) | optimized's best "
           "exposure there, median |")
@@ -394,7 +416,7 @@ def tables(out: Path) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for dataset in datasets:
         for model in MODELS:
-            for policy in ("optimized", "ranked", "exchanged", "screened", "designed"):
+            for policy in ("optimized", "ranked", "exchanged", "exchanged_all", "screened", "designed"):
                 mine = [r for r in rows if r["dataset"] == dataset and r["model"] == model and r["policy"] == policy]
                 if not mine:
                     continue
@@ -470,6 +492,9 @@ def main(argv=None) -> int:
     parser.add_argument("--policies", default="closest,random,fans", help="heuristic policies to evaluate")
     parser.add_argument("--exchange-rounds", type=int, default=0, help="ranked: exchanged rows (ranked starts, "
                                                                           "then this many exchange trials)")
+    parser.add_argument("--every-construction", action="store_true",
+                        help="ranked with --exchange-rounds: every construction, the greedy included (exchanged_all)")
+    parser.add_argument("--sets", default="", help="ranked: only these target sets, comma-separated")
     parser.add_argument("--screen", action="store_true", help="run: screened rows (screen_pool, then the whole "
                                                                "search) instead of the greedy's optimized rows")
     args = parser.parse_args(argv)
@@ -479,7 +504,8 @@ def main(argv=None) -> int:
             args.screen)
     elif args.command == "ranked":
         ranked(args.data_root, args.out, set(filter(None, args.models.split(","))) or None,
-               set(filter(None, args.datasets.split(","))) or None, args.exchange_rounds)
+               set(filter(None, args.datasets.split(","))) or None, args.exchange_rounds, args.every_construction,
+               {int(x) for x in args.sets.split(",") if x} or None)
     elif args.command == "designed":
         designed(args.data_root, args.out, set(filter(None, args.models.split(","))) or None,
                  set(filter(None, args.datasets.split(","))) or None)
