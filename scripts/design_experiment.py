@@ -391,6 +391,8 @@ def tables(out: Path) -> None:
                       f"{c[2]:.1%}] | {parts[0]} | {parts[1]} | {o[0]:.1%} [{o[1]:.1%}, {o[2]:.1%}] | "
                       f"{wins}/{len(cells)} | " + " | ".join(traded) + " |")
     print("\n### Target sets where closest never passes 10% exposure within 10% of users\n")
+    print("optimized here: the best of its rows and, where run, the all + exchange rows (`exchanged_all`) of at most "
+          "5% of users.\n")
     print("| data | model | such sets | of them, optimized passes 10% (with at most 5% of users) | optimized's best "
           "exposure there, median |")
     print("|---|---|---|---|---|")
@@ -403,6 +405,8 @@ def tables(out: Path) -> None:
                 closest = [r["target_exposure_after"] for r in mine if r["policy"] == "closest"]
                 optimized = [chosen(dataset, model, s, int(r["size"]))["target_exposure_after"] for r in mine
                              if r["policy"] == "optimized"]
+                optimized += [r["target_exposure_after"] for r in mine if r["policy"] == "exchanged_all"
+                              and r["size"] <= 0.05 * {"goodbooks": 2672, "movielens": 610}[dataset]]
                 if not closest or not optimized or max(closest) > 0.10:
                     continue
                 stuck += 1
