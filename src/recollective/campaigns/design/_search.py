@@ -83,11 +83,11 @@ _FULL_EVERY = 10
 """Every this many steps the lazy greedy re-scores every candidate."""
 
 _PATIENCE = 10
+"""Steps in a row that fail to raise the objective before the search stops (and keeps its best prefix)."""
 
 _SINGLE_PAIRS = 2
 """The exchange's single trades try the cheapest ``_SINGLE_PAIRS`` members against the best ``_SINGLE_PAIRS``
 outsiders (``_SINGLE_PAIRS ** 2`` pairs) before halving to 0."""
-"""Steps in a row that fail to raise the objective before the search stops (and keeps its best prefix)."""
 
 
 @dataclass(frozen=True)
@@ -524,39 +524,26 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
     """
     if setup["kind"] == "refit" or not run["actions"] or max_rounds <= 0:
         return
-    audience, targets, train = setup["audience"], setup["targets"], setup["train"]
     if setup["kind"] != "exact" and "estimate" not in run:  # compare cold fits with cold fits
         run["estimate"], run["exposure"] = run["exposure"], _cold_exposure(models, setup, run["current"])
     batch = max(1, len(run["actions"]) // 4)
     trades, kept_since_start, singles = 0, False, 0
+    priced = None  # the plan the prices below belong to: a rejected trial leaves it, and them, unchanged
     for _ in range(int(max_rounds)):
         if batch < 1:
             break
         started = time.perf_counter()
-        variants, current = run["variants"], run["current"]
-        members = np.array([a.user for a in run["actions"]], dtype=np.int64)
-        now = np.array([_surrogate(v, v.target_scores) for v in variants])
-        loss = np.full(members.size, -np.inf)
-        original = sp.csr_array(train.matrix[members])
-        for v, value in zip(variants, now, strict=True):
-            back = target_gains(v.model, audience, targets, members, original, whole_rows=True)
-            loss = np.maximum(loss, value - _surrogate(v, v.target_scores[None] + back))
-        remaining = np.setdiff1d(setup["pool"], members)
-        candidates = _candidates(current, remaining, targets, setup["n_targets"], setup["bridge_order"],
-                                 setup["per_user"], setup["values"], variants, setup["position"])
-        if not candidates:
-            break
-        gain = _screen(candidates, variants, audience, targets, current)
-        best_per_user: dict[int, int] = {}
-        for c in np.lexsort((np.arange(len(candidates)), -gain)):
-            best_per_user.setdefault(candidates[c].user, int(c))
-        ranked_out = members[np.lexsort((members, loss))]
+        if priced is not run["actions"]:
+            priced = run["actions"]
+            candidates, best_in, ranked_out = _exchange_prices(setup, run)
+            if not candidates:
+                break
         if batch == 1:  # single trades: after a rejected one, try the next pairs (2nd cheapest / 2nd best, ...)
             m, o = singles % _SINGLE_PAIRS, singles // _SINGLE_PAIRS
-            incoming = list(best_per_user.values())[o : o + 1]
+            incoming = best_in[o : o + 1]
             outgoing = set(ranked_out[m : m + 1].tolist()) if incoming else set()
         else:
-            incoming = list(best_per_user.values())[:batch]
+            incoming = best_in[:batch]
             outgoing = set(ranked_out[: len(incoming)].tolist())
         if not incoming or len(outgoing) != len(incoming):
             break
@@ -587,6 +574,30 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
                 batch, kept_since_start = max(1, len(run["actions"]) // 8), False
     if trades:
         run["stop_reason"] += f" (then {trades} exchanged)"
+
+
+def _exchange_prices(setup, run):
+    """What :func:`_exchange` trades on, against the current plan: ``(candidates, best_in, ranked_out)`` — the
+    outsiders' candidate actions, the index of each outsider's best one (best outsider first) and the members,
+    cheapest to take back first (worst case over the variants)."""
+    audience, targets = setup["audience"], setup["targets"]
+    variants, current = run["variants"], run["current"]
+    members = np.array([a.user for a in run["actions"]], dtype=np.int64)
+    loss = np.full(members.size, -np.inf)
+    original = sp.csr_array(setup["train"].matrix[members])
+    for v in variants:
+        back = target_gains(v.model, audience, targets, members, original, whole_rows=True)
+        loss = np.maximum(loss, _surrogate(v, v.target_scores) - _surrogate(v, v.target_scores[None] + back))
+    remaining = np.setdiff1d(setup["pool"], members)
+    candidates = _candidates(current, remaining, targets, setup["n_targets"], setup["bridge_order"],
+                             setup["per_user"], setup["values"], variants, setup["position"])
+    if not candidates:
+        return candidates, [], members
+    gain = _screen(candidates, variants, audience, targets, current)
+    best_per_user: dict[int, int] = {}
+    for c in np.lexsort((np.arange(len(candidates)), -gain)):
+        best_per_user.setdefault(candidates[c].user, int(c))
+    return candidates, list(best_per_user.values()), members[np.lexsort((members, loss))]
 
 
 # ---------------------------------------------------------------------------------------------- checks
