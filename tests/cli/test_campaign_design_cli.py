@@ -69,6 +69,7 @@ def test_pool_file_limits_who_acts(tmp_path):
         (None, ["--robust-seeds", "2", "--model", "ease"], "deterministic"),
         (None, ["--position", "random"], "ordered interactions"),
         (None, ["--constructions", "greedy,closests"], "got 'closests'"),
+        (None, ["--exchange-rounds", "-1"], "--exchange-rounds must be greater than or equal to 0"),
     ],
 )
 def test_bad_designs_exit_2_with_one_line(tmp_path, pool, extra, message):

@@ -76,6 +76,9 @@ def test_unknown_constructions_are_refused(split):  # noqa: F811
     for bad, message in ((("greedy", "closests"), "did you mean 'closest'"), ((), "one or more")):
         with pytest.raises(InvalidParameterError, match=message):
             search_strategy({"m": model}, train, targets, audience, pool, max_participants=2, constructions=bad)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(InvalidParameterError, match="exchange_rounds must be an integer >= 0"):
+            search_strategy({"m": model}, train, targets, audience, pool, max_participants=2, exchange_rounds=bad)
 
 
 def test_approximate_models_compare_constructions_by_cold_fits(split):  # noqa: F811
