@@ -137,3 +137,33 @@ def test_the_exchange_compares_approximate_plans_by_cold_fits(split):  # noqa: F
     params = {"factors": 8, "iterations": 10}
     assert _cold("als", train, found.actions, audience, targets, **params) >= _cold(
         "als", train, plain.actions, audience, targets, **params)
+
+
+@pytest.mark.parametrize("size", [4, 6, 8])
+def test_the_exchange_never_verifies_the_same_trial_plan_twice(split, size, monkeypatch):  # noqa: F811
+    from recollective.campaigns.design import _search
+
+    train, _, targets, audience, pool = _setting(split)
+    model = make_model("itemknn").fit(train)
+    verified, inside = [], [False]
+    fresh, exchange = _search._fresh, _search._exchange
+
+    def recording_fresh(models, setup, actions):
+        if inside[0]:
+            verified.append(frozenset(actions))
+        return fresh(models, setup, actions)
+
+    def recording_exchange(*args, **kwargs):
+        inside[0] = True
+        try:
+            return exchange(*args, **kwargs)
+        finally:
+            inside[0] = False
+
+    monkeypatch.setattr(_search, "_fresh", recording_fresh)
+    monkeypatch.setattr(_search, "_exchange", recording_exchange)
+    found = search_strategy({"m": model}, train, targets, audience, pool, max_participants=size, k=5,
+                            constructions=("closest",), exchange_rounds=40)
+    trials = [row for row in found.trace if row["construction"] == "exchange"]
+    assert trials and len(verified) == len(trials)
+    assert len(set(verified)) == len(verified)

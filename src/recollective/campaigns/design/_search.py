@@ -520,7 +520,10 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
     otherwise). ``b`` starts at a quarter of the plan and halves after each rejected trade (at ``b = 1`` only after
     :data:`_SINGLE_PAIRS` squared single pairs were rejected in a row); when it reaches 0 after
     some trade was kept since it last started, it starts again at an eighth of the plan (the kept trades changed
-    every price); otherwise the search stops. At most ``max_rounds`` trials. Modifies ``run`` in place.
+    every price); otherwise the search stops. A trial plan already verified, or held before, is not verified again:
+    it cannot beat the current plan (each kept plan ranks above every plan before it), so it counts as rejected
+    without a refit and a restart does not repeat old trades. At most ``max_rounds`` trials. Modifies ``run`` in
+    place.
     """
     if setup["kind"] == "refit" or not run["actions"] or max_rounds <= 0:
         return
@@ -529,9 +532,9 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
     batch = max(1, len(run["actions"]) // 4)
     trades, kept_since_start, singles = 0, False, 0
     priced = None  # the plan the prices below belong to: a rejected trial leaves it, and them, unchanged
-    for _ in range(int(max_rounds)):
-        if batch < 1:
-            break
+    tried = {frozenset(run["actions"])}  # plans verified or held so far: none ranks above the current one
+    trials = 0
+    while trials < max_rounds and batch >= 1:
         started = time.perf_counter()
         if priced is not run["actions"]:
             priced = run["actions"]
@@ -548,6 +551,11 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
         if not incoming or len(outgoing) != len(incoming):
             break
         trial = [a for a in run["actions"] if a.user not in outgoing] + [candidates[c] for c in incoming]
+        if frozenset(trial) in tried:
+            batch, singles, kept_since_start = _after_rejection(batch, singles, kept_since_start, len(trial))
+            continue
+        trials += 1
+        tried.add(frozenset(trial))
         trial_variants, trial_current = _fresh(models, setup, trial)
         candidate_run = {"actions": trial, "variants": trial_variants,
                          "value": float(min(_surrogate(v, v.target_scores) for v in trial_variants)),
@@ -566,14 +574,21 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
             progress(len(run["actions"]), len(run["actions"]), row)
         if accepted:
             kept_since_start, singles = True, 0
-        elif batch == 1 and singles + 1 < _SINGLE_PAIRS**2:
-            singles += 1
         else:
-            batch, singles = batch // 2, 0
-            if batch < 1 and kept_since_start:
-                batch, kept_since_start = max(1, len(run["actions"]) // 8), False
+            batch, singles, kept_since_start = _after_rejection(batch, singles, kept_since_start, len(trial))
     if trades:
         run["stop_reason"] += f" (then {trades} exchanged)"
+
+
+def _after_rejection(batch: int, singles: int, kept_since_start: bool, plan_size: int) -> tuple[int, int, bool]:
+    """The exchange's next ``(batch, singles, kept_since_start)`` after a rejected trial: the next single pair,
+    else half the batch, else (after a kept trade since the last start) a restart at an eighth of the plan."""
+    if batch == 1 and singles + 1 < _SINGLE_PAIRS**2:
+        return batch, singles + 1, kept_since_start
+    batch = batch // 2
+    if batch < 1 and kept_since_start:
+        return max(1, plan_size // 8), 0, False
+    return batch, 0, kept_since_start
 
 
 def _exchange_prices(setup, run):
