@@ -248,7 +248,9 @@ def ranked(root: Path, out: Path, only: set | None, datasets: set | None = None,
 
 def _final_estimate(found) -> float:
     """The search's own exposure estimate of the plan it returns (its last accepted exchange, if any)."""
-    kept = [r for r in found.trace if r.get("construction") == "exchange" and r["accepted"]]
+    from recollective.campaigns.design import exchange_trials
+
+    kept = [r for r in exchange_trials(found.trace) if r["accepted"]]
     return kept[-1]["exposure"]["base"] if kept else found.constructions[found.construction]["exposure"]
 
 

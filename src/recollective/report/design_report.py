@@ -11,6 +11,7 @@ from pathlib import Path
 
 from recollective._files import atomic_write_bytes
 from recollective._jsonable import to_jsonable
+from recollective.campaigns.design import exchange_trials
 from recollective.report._figures import BLUE, DPI, GREY, ORANGE, STYLE, csv_cell
 from recollective.report._html_sections import data_uri
 
@@ -26,8 +27,9 @@ def plot_design_trace(design, path_stem) -> list[Path]:
 
     stem = Path(path_stem)
     png, svg, table = (stem.with_name(stem.name + s) for s in (".png", ".svg", ".csv"))
-    built = [row for row in design.trace if row.get("construction") != "exchange"]
-    kept = [row for row in design.trace if row.get("construction") == "exchange" and row["accepted"]]
+    trials = exchange_trials(design.trace)
+    built = [row for row in design.trace if row.get("construction") != "exchange"]  # the exchange adds no reader
+    kept = [row for row in trials if row["accepted"]]
     steps = [row["n_participants"] for row in built]
     labels = sorted({label for row in design.trace for label in row["exposure"]})
     with matplotlib.rc_context(STYLE):

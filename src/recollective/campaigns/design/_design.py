@@ -19,7 +19,13 @@ import numpy as np
 
 from recollective.campaigns._evaluate import estimate_noise_floor, target_audience
 from recollective.campaigns.design._screen import screen_pool
-from recollective.campaigns.design._search import CONSTRUCTIONS, Action, plan_with_delta, search_strategy
+from recollective.campaigns.design._search import (
+    CONSTRUCTIONS,
+    Action,
+    exchange_trials,
+    plan_with_delta,
+    search_strategy,
+)
 from recollective.campaigns.design._verify import verify_plan
 from recollective.data import Interactions
 from recollective.errors import InvalidParameterError
@@ -138,7 +144,7 @@ class CampaignDesign:
             tried = "; ".join(f"{name} {_pct(row['exposure'])} with {row['n_participants']}"
                               for name, row in self.constructions.items())
             lines.append(f"- Built by the {self.construction} construction (search estimates of each: {tried}).")
-        trials = [row for row in self.trace if row.get("construction") == "exchange"]
+        trials = exchange_trials(self.trace)
         if trials:
             kept = [row for row in trials if row["accepted"]]
             lines.append(f"- Then {len(trials)} exchange trial(s), {len(kept)} kept: "

@@ -145,6 +145,12 @@ class SearchResult:
     constructions: dict = field(default_factory=dict)
 
 
+def exchange_trials(trace) -> list[dict]:
+    """The rows of a search trace (``SearchResult.trace``, ``CampaignDesign.trace``) that are batch-exchange
+    trials, in order; a row's ``accepted`` says whether its trade was kept, ``traded`` how many readers it swapped."""
+    return [row for row in trace if row.get("construction") == "exchange"]
+
+
 @dataclass
 class _Variant:
     """One model setting the plan must work for, with its working (refitted) copy."""
