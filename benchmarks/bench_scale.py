@@ -175,6 +175,7 @@ def _plot(rows: list[dict], path_stem: Path) -> None:
 
     steps = ("load", "fit", "refit", "evaluate", "plan")
     models = list(dict.fromkeys(r["model"] for r in rows))
+    sizes = sorted({r["n_interactions"] for r in rows if r["step"] == "fit" and math.isfinite(r["seconds"])})
     with mpl.rc_context(STYLE):
         figure = Figure(figsize=(11.0, 6.4), layout="constrained")
         axes = figure.subplots(2, 3).ravel()
@@ -189,12 +190,29 @@ def _plot(rows: list[dict], path_stem: Path) -> None:
                             linestyle=style["linestyle"], label=model)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.set_xticks(sizes, [_short(size) for size in sizes])  # the measured sizes only: no crowded labels
+            ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
             ax.set_title({"load": "load (generic CSV reader)", "plan": "plan (256 candidates' gains)"}.get(step, step))
             ax.set_xlabel("interactions")
             ax.set_ylabel("wall time (s)")
         handles, labels = axes[1].get_legend_handles_labels()
         figure.legend(handles, labels, loc="outside lower center", ncols=len(labels))
         save_figure(figure, path_stem.with_suffix(".png"), path_stem.with_suffix(".svg"))
+
+
+def _short(n: float) -> str:
+    """``1,996,644`` -> ``2.0M``; ``507,148`` -> ``0.5M``."""
+    return f"{n / 1e6:.1f}M" if n < 1e7 else f"{n / 1e6:.0f}M"
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """The rows of a ``scale.csv`` written by :func:`main`, numbers as numbers."""
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for key in ("size", "n_interactions", "seconds", "peak_mb"):
+            row[key] = float(row[key]) if row[key] else math.nan
+    return rows
 
 
 def main(argv=None) -> int:
@@ -205,7 +223,11 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per (size, model) process")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale")
     parser.add_argument("--quick", action="store_true", help="0.1M and 0.2M interactions (a smoke test)")
+    parser.add_argument("--replot", action="store_true", help="redraw the figure from --out's scale.csv, run nothing")
     args = parser.parse_args(argv)
+    if args.replot:
+        _plot(_read_rows(args.out / "scale.csv"), args.out / "scale")
+        return 0
     if args.child:
         size, model, csv_path = args.child
         child(float(size), model, None if csv_path == "-" else csv_path)
