@@ -19,6 +19,7 @@ from recollective.campaigns import (
     summarize_interactions,
     target_audience,
 )
+from recollective.campaigns import test_users as held_out_users
 from recollective.campaigns._composed import collective_generators
 from recollective.errors import InvalidParameterError
 from recollective.models import make_model
@@ -76,6 +77,37 @@ def test_one_collective_is_todays_campaign(world, model, spec):
     for name in ("added_users", "added_items", "added_values", "removed_users", "removed_items"):
         np.testing.assert_array_equal(getattr(applied.delta, name), getattr(single.delta, name))
     np.testing.assert_array_equal(applied.parts[0].acting, single.acting)
+
+
+@pytest.mark.parametrize("score_users", ["needed", "all"])
+def test_one_collective_is_todays_campaign_on_a_sample_too(world, knn, score_users):
+    train, test, book_a, book_b = world
+    campaign = Campaign(targets=(book_a, book_b), participants="closest", size=6)
+    n_test = held_out_users(test).size
+    lean = {"score_users": score_users, "sample_size": n_test // 3, "sample_seed": 4}
+    today = evaluate_campaign(knn, train, test, campaign, k=5, rng=3, **lean)
+    composed = evaluate_composed(knn, train, test, [campaign], k=5, rng=3, **lean)
+    _same(composed.collectives[0]["joint"], today.summary)
+    assert (today.summary["n_sampled_users"] < n_test) == (score_users == "needed")
+    assert composed.overall["n_sampled_users"] == today.summary["n_sampled_users"]
+
+
+def test_several_collectives_score_the_sample_and_every_group_member(world, knn):
+    train, test, book_a, book_b = world
+    campaigns = [Campaign(targets=(book_a,), participants="closest", size=5),
+                 Campaign(targets=(book_b,), participants="closest", size=5)]
+    n_test = held_out_users(test).size
+    lean = evaluate_composed(knn, train, test, campaigns, k=5, rng=1, sample_size=n_test // 4)
+    full = evaluate_composed(knn, train, test, campaigns, k=5, rng=1, score_users="all")
+    for small, every in zip(lean.collectives, full.collectives, strict=True):
+        assert small["joint"]["n_scored_users"] < every["joint"]["n_scored_users"]
+        assert small["joint"]["n_sampled_users"] == n_test // 4 and every["joint"]["n_sampled_users"] == n_test
+        for key in ("exposure_before", "exposure_solo", "exposure_joint", "interaction"):  # group numbers: in full
+            assert small[key] == every[key], key
+        for key in ("target_exposure_after", "ndcg_participants_after", "participants_worse_share"):
+            assert small["joint"][key] == every["joint"][key], key
+    with pytest.raises(InvalidParameterError, match="score_users must be one of needed, all"):
+        evaluate_composed(knn, train, test, campaigns, score_users="some")
 
 
 # ------------------------------------------------------------------------------------------ two collectives

@@ -69,6 +69,22 @@ def test_two_collectives_json(tmp_path):
     assert json.loads(again.stdout)["collectives"] == document["collectives"]  # seeded: the same numbers
 
 
+def test_collectives_are_scored_on_a_sample_with_sample_size(tmp_path):
+    """--sample-size below the test users: every collective's audience and participants in full, the population's
+    numbers from the sample; --score-users all scores everyone."""
+    data = _data(tmp_path)
+    args = ["campaign", "run", *data, "--campaign", _toml(tmp_path, TWO), "--json"]
+    full = json.loads(invoke(*args, "--score-users", "all").stdout)
+    lean = json.loads(invoke(*args, "--sample-size", "10").stdout)
+    for small, every in zip(lean["collectives"], full["collectives"], strict=True):
+        assert small["joint"]["n_sampled_users"] == 10 < every["joint"]["n_sampled_users"]
+        assert small["joint"]["n_scored_users"] < every["joint"]["n_scored_users"]
+        assert small["exposure_joint"] == every["exposure_joint"]
+        assert small["joint"]["ndcg_participants_after"] == every["joint"]["ndcg_participants_after"]
+    result = invoke(*args, "--score-users", "some")
+    assert_clean_error(result, "--score-users must be one of needed, all; got 'some'")
+
+
 def test_one_collective_in_a_file_is_the_flag_run(tmp_path):
     data = _data(tmp_path)
     one = '[[collective]]\ntarget_items = ["b39"]\nparticipants = "random"\nsize = 0.2\nparticipation = 0.8\n'

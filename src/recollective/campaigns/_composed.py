@@ -40,6 +40,7 @@ import numpy as np
 
 from recollective.campaigns._apply import CampaignApplication, draw_campaign, write_draws
 from recollective.campaigns._evaluate import measure_lists, target_audience, test_users
+from recollective.campaigns._population import DEFAULT_SAMPLE_SIZE, check_score_users, evaluation_population
 from recollective.campaigns._spec import Campaign
 from recollective.campaigns._sweep import _interval
 from recollective.data import Interactions
@@ -238,6 +239,9 @@ def evaluate_composed(
     embedding: np.ndarray | None = None,
     overlap: str = "disjoint",
     what_if: str = "refit",
+    score_users: str = "needed",
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    sample_seed: int = 0,
 ) -> ComposedOutcome:
     """Apply each collective alone and all together, refit copies of ``baseline``, and compare.
 
@@ -253,11 +257,17 @@ def evaluate_composed(
     back to a cold fit for the larger joint change, and the difference between the two then shows up as a
     spurious interaction (docs/collectives.md measures it).
 
+    ``score_users`` / ``sample_size`` / ``sample_seed``: whose lists are computed, as in
+    :func:`~recollective.campaigns.evaluate_campaign`: every collective's audience and participants in full, and
+    for the population numbers every test user (``"all"``) or one seeded sample of ``sample_size`` of them
+    (``"needed"``, the default), the same sample for every state (before, each alone, all together).
+
     Returns
     -------
     ComposedOutcome
     """
     campaigns = _check(campaigns, overlap)
+    check_score_users(score_users, sample_size)
     if what_if not in ("refit", "fit"):
         raise InvalidParameterError(
             f"what_if must be refit or fit; got {what_if!r}{did_you_mean(str(what_if), ('refit', 'fit'))}"
@@ -275,7 +285,8 @@ def evaluate_composed(
     if audiences is None:
         audiences = [target_audience(test, c.targets, relevance_threshold) for c in campaigns]
     audiences = _audiences(audiences, n)
-    users = test_users(test, relevance_threshold)
+    candidates = test_users(test, relevance_threshold)
+    population = evaluation_population(candidates, score_users, sample_size, sample_seed)
 
     solo_draws = _draws(campaigns, train, audiences, rng, embedding, overlap, True)
     solo = tuple(_application([draw], train).parts[0] for draw in solo_draws)
@@ -284,11 +295,12 @@ def evaluate_composed(
     else:
         joint = _application(_draws(campaigns, train, audiences, rng, embedding, overlap, False), train)
 
-    evaluated = users
+    evaluated = population
     for audience in audiences:
         evaluated = np.union1d(evaluated, audience)
     for application in (*solo, *joint.parts):
         evaluated = np.union1d(evaluated, application.acting)
+    users = candidates[np.isin(candidates, evaluated)]  # the scored test users
     def after(application):
         if what_if == "fit":
             return baseline.clone().fit(application.interactions)
@@ -317,7 +329,8 @@ def evaluate_composed(
         return measure_lists(evaluated, before_lists, after_lists, train=train, test=test,
                              targets=np.asarray(campaigns[j].targets), audience=audiences[j], users=users,
                              acting=application.acting, counts=counts, k=k, relevance_threshold=relevance_threshold,
-                             noise_floor=noise_floor, world=None)[0]
+                             noise_floor=noise_floor, world=None, population=population,
+                             n_population=candidates.size)[0]
 
     collectives = []
     for j in range(n):
@@ -349,8 +362,8 @@ def evaluate_composed(
         "n_shared_users": joint.n_shared_users,
         "n_contested_cells": joint.n_contested_cells,
         "n_actions": joint.n_actions,
-        **{key: first[key] for key in ("k", "n_test_users", "ndcg_before", "ndcg_after", "better_share",
-                                       "unchanged_share", "worse_share", "noise_floor")},
+        **{key: first[key] for key in ("k", "n_test_users", "n_sampled_users", "ndcg_before", "ndcg_after",
+                                       "better_share", "unchanged_share", "worse_share", "noise_floor")},
     }
     return ComposedOutcome(collectives, overall, exposure, joint, solo)
 

@@ -116,7 +116,13 @@ def run(
     """Fit the baseline, let the collective act, refit (fast path), and compare target exposure, accuracy per
     group and per-user utility (NDCG@K on held-out items) before and after."""
     from recollective.campaigns import estimate_noise_floor, evaluate_campaign
+    from recollective.campaigns._population import SCORE_USERS
+    from recollective.errors import did_you_mean
 
+    if score_users not in SCORE_USERS:
+        raise InvalidParameterError(f"--score-users must be one of {', '.join(SCORE_USERS)}; got {score_users!r}"
+                                    f"{did_you_mean(score_users, SCORE_USERS)}")
+    lean = {"score_users": score_users, "sample_size": sample_size}
     if campaign_file is not None:
         from recollective.cli.campaign_composed import run_composed
 
@@ -126,21 +132,11 @@ def run(
         if given:
             raise InvalidParameterError(f"--campaign {campaign_file} describes every collective; drop "
                                         f"{', '.join(given)} (or give them inside the file)")
-        if score_users != "needed" or sample_size != 3000:
-            raise InvalidParameterError("--score-users and --sample-size apply to one collective; a --campaign file's "
-                                        "collectives are scored on every test user")
-        run_composed(setup, campaign_file, noise_floor=noise_floor, json_out=json_out, out=out)
+        run_composed(setup, campaign_file, noise_floor=noise_floor, json_out=json_out, out=out, lean=lean)
         return
     if out is not None:
         raise InvalidParameterError("--out writes the report of several collectives and needs --campaign FILE.toml "
                                     "(for one collective at several sizes: recollective campaign sweep --out)")
-    from recollective.campaigns._population import SCORE_USERS
-    from recollective.errors import did_you_mean
-
-    if score_users not in SCORE_USERS:
-        raise InvalidParameterError(f"--score-users must be one of {', '.join(SCORE_USERS)}; got {score_users!r}"
-                                    f"{did_you_mean(score_users, SCORE_USERS)}")
-    lean = {"score_users": score_users, "sample_size": sample_size}
     recommender, train, test, targets = setup.prepare()
     model, seed, k, relevance_threshold = setup.model, setup.seed, setup.k, setup.relevance_threshold
     campaign = collective.campaign(targets, train)

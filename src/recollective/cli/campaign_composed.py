@@ -19,9 +19,11 @@ from recollective.errors import DataError, InvalidParameterError
 __all__ = ["run_composed"]
 
 
-def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool, out: Path | None = None) -> None:
+def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool, out: Path | None = None,
+                 lean: dict | None = None) -> None:
     """Evaluate the collectives of the TOML file ``path`` on ``setup``'s data, model and split; print or emit; with
-    ``out``, also write ``collectives.csv``, ``summary.json`` and the HTML report there."""
+    ``out``, also write ``collectives.csv``, ``summary.json`` and the HTML report there. ``lean``: ``score_users``
+    and ``sample_size`` of :func:`~recollective.campaigns.evaluate_composed` and the noise floor."""
     from recollective.campaigns import Campaign, estimate_noise_floor, evaluate_composed
     from recollective.campaigns._composed_config import load_composed_campaign
     from recollective.data._targets import _coerce_id, explicit_targets
@@ -69,14 +71,14 @@ def run_composed(setup, path: Path, *, noise_floor: bool, json_out: bool, out: P
         with err_console.status("estimating the seed-to-seed noise floor"):
             floor = estimate_noise_floor(baseline.clone(), train, test, setup.k,
                                          seeds=(setup.seed, setup.seed + 1_000_003), fitted=baseline,
-                                         relevance_threshold=setup.relevance_threshold)
+                                         relevance_threshold=setup.relevance_threshold, **(lean or {}))
     started = time.perf_counter()
     with err_console.status(f"{len(campaigns)} collective(s): each alone, then all together"):
         try:
             outcome = evaluate_composed(
                 baseline, train, test, campaigns, k=setup.k, rng=setup.seed, names=names,
                 audiences=[t.audience.user_idx for t in target_sets], relevance_threshold=setup.relevance_threshold,
-                noise_floor=floor, overlap=spec.overlap, what_if=spec.what_if)
+                noise_floor=floor, overlap=spec.overlap, what_if=spec.what_if, **(lean or {}))
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{path}: {exc}") from None
     whatif_seconds = time.perf_counter() - started
