@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_scale.py                                  # 1M, 2M, 5M interactions
     .venv/bin/python benchmarks/bench_scale.py --sizes 1e6,5e6,2e7,5e7 --timeout 1800
     .venv/bin/python benchmarks/bench_scale.py --quick                          # 0.1M and 0.2M, smoke test
+    .venv/bin/python benchmarks/bench_scale.py --sizes 2e7 --models itemknn --append   # add to the last run
 
 Data: the tiled goodbooks-10k stand-in of ``scripts/make_large_ratings.py`` (every ``--tiles`` copy of the 2,672
 readers keeps 10% of each history; 70% of kept ratings move to the tile's own copy of the book), with as many tiles
@@ -224,6 +225,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale")
     parser.add_argument("--quick", action="store_true", help="0.1M and 0.2M interactions (a smoke test)")
     parser.add_argument("--replot", action="store_true", help="redraw the figure from --out's scale.csv, run nothing")
+    parser.add_argument("--append", action="store_true",
+                        help="keep --out's scale.csv rows of other (size, model) pairs: add sizes or models to a run")
     args = parser.parse_args(argv)
     if args.replot:
         _plot(_read_rows(args.out / "scale.csv"), args.out / "scale")
@@ -238,6 +241,10 @@ def main(argv=None) -> int:
     sizes = [1e5, 2e5] if args.quick else [float(s) for s in args.sizes.split(",")]
     models = args.models.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
+    kept = []
+    if args.append and (args.out / "scale.csv").exists():
+        kept = [r for r in _read_rows(args.out / "scale.csv")
+                if not (r["size"] in sizes and (r["model"] in models or r["model"] == "csv reader"))]
     rows = []
     for size in sizes:
         csv_path = Path("/tmp") / f"recollective_scale_{int(size)}.csv"
@@ -265,7 +272,9 @@ def main(argv=None) -> int:
         with (args.out / "scale.csv").open("w", newline="") as handle:  # after every size: a stop keeps them
             writer = csv.DictWriter(handle, list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(sorted(kept + rows, key=lambda r: r["size"]))
+    rows = sorted(kept + rows, key=lambda r: r["size"])
+    sizes = sorted({r["size"] for r in rows})
     exponents = _exponents(rows)
     with (args.out / "exponents.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, ["model", "step", "time_exponent", "memory_exponent", "sizes"])
