@@ -442,12 +442,14 @@ def _figure(rows, out: Path, datasets) -> None:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from recollective.report._figures import BLUE, GREEN, GREY, ORANGE, PURPLE, STYLE, VERMILION
+    from recollective.report._figures import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, STYLE, VERMILION
 
     colours = {"optimized": BLUE, "ranked": GREEN, "screened": PURPLE, "closest": ORANGE, "random": GREY,
                "fans": VERMILION}
+    points = {"exchanged": (GREEN, "^", "ranked + exchange", 0.9), "exchanged_all": (SKY, "v", "all + exchange", 1.0),
+              "designed": (BLACK, "s", "campaign design (participants' bound)", 1.1)}  # N/2 sizes only; x nudged
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(12, 3.2 * len(datasets)))
+        figure = Figure(figsize=(12, 3.2 * len(datasets) + 0.6), layout="constrained")
         axes_grid = figure.subplots(len(datasets), len(MODELS), squeeze=False, sharey=True)
         for r, dataset in enumerate(datasets):
             users = {"goodbooks": 2672, "movielens": 610}[dataset]
@@ -466,6 +468,16 @@ def _figure(rows, out: Path, datasets) -> None:
                               label="greedy" if policy == "optimized" else policy)
                     axes.fill_between(shares, [lo for _, lo, _ in stats], [hi for _, _, hi in stats], color=colour,
                                       alpha=0.15, lw=0)
+                for policy, (colour, marker, label, nudge) in points.items():
+                    sizes = sorted({int(x["size"]) for x in rows if x["dataset"] == dataset and x["model"] == model
+                                    and x["policy"] == policy})
+                    for n in sizes:
+                        median, low, high = _median_interval([x["target_exposure_after"] for x in rows
+                                                              if x["dataset"] == dataset and x["model"] == model
+                                                              and x["policy"] == policy and int(x["size"]) == n])
+                        axes.errorbar([nudge * n / users], [median], yerr=[[median - low], [high - median]],
+                                      color=colour, marker=marker, ms=5, mfc="none", capsize=2, lw=1.0, ls="none",
+                                      label=label)
                 if not axes.lines:
                     axes.text(0.5, 0.5, "not run", ha="center", va="center", transform=axes.transAxes)
                     axes.set_title(f"{dataset} · {model}")
@@ -482,8 +494,7 @@ def _figure(rows, out: Path, datasets) -> None:
         for axes in axes_grid.flat:  # every series that appears in any panel
             for handle, label in zip(*axes.get_legend_handles_labels(), strict=True):
                 legend.setdefault(label, handle)
-        axes_grid[0][0].legend(list(legend.values()), list(legend), loc="upper left")
-        figure.tight_layout()
+        figure.legend(list(legend.values()), list(legend), loc="outside lower center", ncols=5)
         figure.savefig(out / "exposure_by_size.png", dpi=130, metadata={"Software": "recollective"})
         figure.savefig(out / "exposure_by_size.svg", metadata={"Date": None, "Creator": "recollective"})
 
