@@ -30,9 +30,10 @@ Rules fixed before looking at any result:
   whose own held-out NDCG@10 would fall from adding the targets, model held fixed, are left out), as
   ``design_campaign`` does before its repair loop; sizes and goal as for optimized. The committed ``optimized`` rows
   came from the greedy alone, which ``run`` without ``--screen`` still reproduces (``constructions=("greedy",)``).
-- ``designed`` (``designed --models puresvd,ease``): ``design_campaign`` end to end (screen, every construction,
-  cold-fit verification, repair loop) with the participants' bound at the noise floor, at N/2 of 10% of users;
-  the row holds the verified numbers of the plan it reports.
+- ``designed`` (``designed --datasets D --models M``; movielens PureSVD, then goodbooks item-kNN and EASE):
+  ``design_campaign`` end to end (screen, every construction, 8 exchange trials, cold-fit verification, repair loop)
+  with the participants' bound at the noise floor, at N/2 of 10% of users; the row holds the verified numbers of
+  the plan it reports.
 - ``ranked`` (added after the first run, when the greedy lost to closest on goodbooks ALS and item-kNN at 4-10%):
   the search with its ranked starts only (``constructions=("closest", "coread", "coread_per_reader")``), run
   separately for every size it is evaluated at (the same sizes as optimized), each plan evaluated as above. The
@@ -43,9 +44,9 @@ Rules fixed before looking at any result:
   4-10%; ``ranked --exchange-rounds 24``): the ranked starts, then at most 24 exchange trials on the winning plan,
   at N/2 of the 4% and 10% sizes. The exchange's rule was changed once after a first run of these rows (single
   trades try 2x2 pairs; the batch starts again after kept trades; commit d69f1f3): the committed rows are the
-  second run's. ``exchanged_all`` (``--every-construction``, goodbooks item-kNN only, run after the second run left
-  its 10% cell 0.1 point short): every construction, the greedy included, as ``design_campaign`` runs them, then
-  the same exchange.
+  second run's. ``exchanged_all`` (``--every-construction``; goodbooks item-kNN, run after the second run left
+  its 10% cell 0.1 point short; then movielens item-kNN and goodbooks ALS): every construction, the greedy
+  included, as ``design_campaign`` runs them, then the same exchange.
 """
 
 from __future__ import annotations
@@ -337,8 +338,8 @@ def _median_interval(values, seed: int = 0, resamples: int = 2000):
     return float(np.median(values)), float(np.quantile(medians, 0.025)), float(np.quantile(medians, 0.975))
 
 
-def tables(out: Path) -> None:
-    """Markdown tables (stdout) and exposure_by_size.png / .svg from rows.csv."""
+def tables(out: Path, figure: bool = True) -> None:
+    """Markdown tables (stdout) and, with ``figure``, exposure_by_size.png / .svg from rows.csv."""
     rows = _read(out)
     index = {(r["dataset"], r["model"], int(r["target_set"]), r["policy"], int(r["size"])): r for r in rows}
     datasets = [d for d in ("goodbooks", "movielens") if any(r["dataset"] == d for r in rows)]
@@ -435,7 +436,51 @@ def tables(out: Path) -> None:
                 print(f"| {dataset} | {model} | {policy} | {len(mine)} | {reach:.1%} | {np.median(part):+.4f} | "
                       f"{np.median(worse):.0%} | {mine[0]['noise_floor']:.4f} | {np.median(major):+.5f} "
                       f"({min(major):+.5f}) |")
-    _figure(rows, out, datasets)
+    _designed_table(rows, index, datasets)
+    if figure:
+        _figure(rows, out, datasets)
+
+
+def _designed_table(rows, index, datasets) -> None:
+    """The whole ``design_campaign`` (participants' bound at the floor) at N/2 against closest at N: reach and the
+    participants' mean NDCG change of both."""
+    print("\n### The whole campaign design against closest: reach and the participants' own accuracy\n")
+    print("designed: `design_campaign` with the participants' bound at the noise floor (screen, every construction, "
+          "8 exchange trials, cold fit, repair), at most N/2 readers; closest: N readers. Participants' change: the "
+          "mean NDCG@10 change of a plan's participants with held-out books, median over the sets [95% CI]; "
+          "'sets with a loss': plans whose participants' mean falls.\n")
+    print("| data | model | N | sets | closest @ N: exposure | closest: participants' change | closest: sets with "
+          "a loss | designed @ N/2: exposure | sets >= closest | designed: participants' change | designed: sets "
+          "with a loss | acting | seconds per design |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for dataset in datasets:
+        for model in MODELS:
+            designed = [r for r in rows if r["dataset"] == dataset and r["model"] == model
+                        and r["policy"] == "designed"]
+            for half in sorted({int(r["size"]) for r in designed}):
+                n = next((m for m in (2 * half, 2 * half + 1) if any(
+                    (dataset, model, int(r["target_set"]), "closest", m) in index for r in designed)), None)
+                cells = [r for r in designed if int(r["size"]) == half
+                         and (dataset, model, int(r["target_set"]), "closest", n) in index]
+                if not cells:
+                    continue
+                near = [index[(dataset, model, int(r["target_set"]), "closest", n)] for r in cells]
+
+                def change(plans):
+                    return [p["ndcg_participants_after"] - p["ndcg_participants_before"] for p in plans]
+
+                c, d = _median_interval([r["target_exposure_after"] for r in near]), _median_interval(
+                    [r["target_exposure_after"] for r in cells])
+                cc, dc = _median_interval(change(near)), _median_interval(change(cells))
+                won = sum(a["target_exposure_after"] >= b["target_exposure_after"] for a, b in zip(cells, near,
+                                                                                                    strict=True))
+                acting = [int(r["n_participants"]) for r in cells]
+                seconds = [r["seconds"] for r in cells]
+                print(f"| {dataset} | {model} | {n} | {len(cells)} | {c[0]:.1%} [{c[1]:.1%}, {c[2]:.1%}] | "
+                      f"{cc[0]:+.4f} [{cc[1]:+.4f}, {cc[2]:+.4f}] | {sum(x < 0 for x in change(near))} | "
+                      f"{d[0]:.1%} [{d[1]:.1%}, {d[2]:.1%}] | {won}/{len(cells)} | {dc[0]:+.4f} [{dc[1]:+.4f}, "
+                      f"{dc[2]:+.4f}] | {sum(x < 0 for x in change(cells))} | {min(acting)}-{max(acting)} | "
+                      f"{min(seconds):.0f}-{max(seconds):.0f} |")
 
 
 def _figure(rows, out: Path, datasets) -> None:
