@@ -104,3 +104,57 @@ def test_top_k_sparse_equals_top_k_of_the_dense_block(case):
     np.testing.assert_array_equal(values, expected_values)
     items, values = top_k_sparse(scores, k)  # nothing excluded
     np.testing.assert_array_equal(items, brute_force(scores.toarray(), k)[0])
+
+
+@st.composite
+def shared_scores(draw):
+    """(item scores, seen, k): one score vector with ties and negatives, and a seen pattern (some rows see all)."""
+    n_rows = draw(st.integers(1, 10))
+    n_items = draw(st.integers(1, 30))
+    scores = draw(arrays(np.float64, (n_items,), elements=st.sampled_from([0.0, -1.0, 0.5, 1.0, 2.0, 7.0])))
+    seen = draw(arrays(np.bool_, (n_rows, n_items)))
+    import scipy.sparse as sp
+
+    return scores, sp.csr_array(seen.astype(np.float64)), draw(st.integers(1, 35))
+
+
+@given(shared_scores())
+def test_top_k_shared_equals_top_k_of_the_repeated_block(case):
+    from recollective.models._ranking import top_k_shared
+
+    scores, seen, k = case
+    block = np.repeat(scores[None, :], seen.shape[0], axis=0)
+    exclude_seen(block, seen)
+    expected_items, expected_values = brute_force(block, k)
+    items, values = top_k_shared(scores, k, seen)
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(values, expected_values)
+    items, values = top_k_shared(scores, k)  # nothing excluded: one row, the global top k
+    np.testing.assert_array_equal(items, brute_force(scores[None, :], k)[0])
+
+
+def test_popularity_recommends_the_dense_ranking_in_small_chunks():
+    """Popularity's recommend walks one ranking (top_k_shared); chunked by block_bytes, it equals top_k of the
+    dense scores with the seen items excluded, for users who have seen almost everything too."""
+    import scipy.sparse as sp
+
+    from recollective.data import Interactions
+    from recollective.models import make_model
+
+    rng = np.random.default_rng(3)
+    dense = (rng.random((40, 25)) < 0.3).astype(np.float64)
+    dense[0, :24] = 1.0  # one unseen item left
+    dense[1, :] = 1.0  # none left
+    rows, cols = np.nonzero(dense)
+    data = Interactions.from_arrays(rows, cols, np.ones(rows.size))
+    model = make_model("popularity").fit(data)
+    block = model.score(np.arange(data.n_users))
+    exclude_seen(block, sp.csr_array(data.matrix))
+    for k in (1, 5, 30):
+        expected = brute_force(block, k)
+        for block_bytes in (16, 1 << 20):
+            items, values = model.recommend(np.arange(data.n_users), k, block_bytes=block_bytes)
+            np.testing.assert_array_equal(items, expected[0])
+            np.testing.assert_array_equal(values, expected[1])
+        items, _ = model.recommend(np.arange(data.n_users), k, exclude_seen=False)
+        np.testing.assert_array_equal(items, brute_force(model.score(np.arange(data.n_users)), k)[0])

@@ -23,6 +23,7 @@ from recollective.models._ranking import (
     exclude_seen,
     single_torch_thread,
     top_k,
+    top_k_shared,
     top_k_sparse,
 )
 
@@ -155,7 +156,9 @@ class Recommender(HyperParameters):
         width = min(int(k), self.n_items_)
         items = np.empty((users.size, width), dtype=np.int64)
         scores = np.empty((users.size, width), dtype=self.score_dtype)
-        if hasattr(self, "_sparse_score_block"):  # sparse scores: exact top-k over the stored candidates
+        if hasattr(self, "_shared_item_scores"):  # every user scored alike: walk one ranking past the seen items
+            self._recommend_shared(users, width, exclude_seen, block_bytes, items, scores)
+        elif hasattr(self, "_sparse_score_block"):  # sparse scores: exact top-k over the stored candidates
             self._recommend_sparse(users, width, exclude_seen, block_bytes, items, scores)
         else:
             step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
@@ -171,6 +174,26 @@ class Recommender(HyperParameters):
 
     def _score_block(self, user_idx: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _recommend_shared(self, users, width, exclude_seen, block_bytes, items, scores) -> None:
+        """Fill ``items`` / ``scores`` for a model whose scores are the same for every user
+        (``_shared_item_scores() -> ndarray (n_items,)``) with :func:`top_k_shared`, the dense ranking exactly, in
+        chunks of users whose (k + seen items) heads stay within about ``block_bytes``."""
+        shared = self._shared_item_scores()
+        if not exclude_seen:
+            head, values = top_k_shared(shared, width, None, self.score_dtype)
+            items[:], scores[:] = head, values
+            return
+        seen = self.seen_[users]
+        reach = width + np.diff(seen.indptr)  # the head a user needs: k plus their seen items
+        limit = max(1, block_bytes // 16)  # per head entry: a mark and a sort index
+        start = 0
+        while start < users.size:
+            running = np.maximum.accumulate(reach[start:])  # a chunk's head is its largest user's
+            cost = running * np.arange(1, running.size + 1)
+            stop = start + max(1, int(np.searchsorted(cost, limit, side="right")))
+            items[start:stop], scores[start:stop] = top_k_shared(shared, width, seen[start:stop], self.score_dtype)
+            start = stop
 
     def _recommend_sparse(self, users, width, exclude_seen, block_bytes, items, scores) -> None:
         """Fill ``items`` / ``scores`` (rows of ``users``) for a model with sparse scores: ``_sparse_score_block

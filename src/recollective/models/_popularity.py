@@ -46,5 +46,9 @@ class Popularity(Recommender):
             scores += sign * np.bincount(part.indices, weights=values, minlength=matrix.shape[1])
         self.item_scores_ = scores
 
+    def _shared_item_scores(self) -> np.ndarray:
+        """Every user's scores (``recommend`` ranks them once and walks past each user's seen items)."""
+        return self.item_scores_
+
     def _score_block(self, user_idx):
         return np.broadcast_to(self.item_scores_, (user_idx.size, self.item_scores_.size))
