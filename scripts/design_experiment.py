@@ -15,7 +15,8 @@ Rules fixed before looking at any result:
 - target sets: goodbooks-10k: set s (s = 0..9) is every book of the s-th long-tail author by audience size
   (``longtail_targets(by="author", min_audience=10)``); movielens-latest-small: set s is the long-tail items ranked
   3s, 3s+1, 3s+2 by audience size (``longtail_targets(by="item", min_audience=5)``).
-- models: als, itemknn, ease, puresvd with their defaults (one baseline fit per model and dataset).
+- models: als, itemknn, ease, puresvd with their defaults (one baseline fit per model and dataset); sequential
+  (movielens only, added last: ``run --datasets movielens --models sequential --out docs/results/design/sequential``).
 - collective sizes N for closest, random and fans: 1%, 2%, 4% and 10% of users; optimized (``design_campaign``'s
   greedy search, every non-audience user willing, each adds every target with rating 5) is evaluated at N/2 and N
   for the first three sizes and at N/2 for 10%.
@@ -64,7 +65,7 @@ COLUMNS = ["dataset", "model", "target_set", "targets", "audience_size", "policy
            "target_exposure_before", "target_exposure_after", "ndcg_participants_before", "ndcg_participants_after",
            "participants_worse_share", "ndcg_majority_before", "ndcg_majority_after", "noise_floor",
            "search_estimate", "seconds"]
-MODELS = ("als", "itemknn", "ease", "puresvd")
+MODELS = ("als", "itemknn", "ease", "puresvd", "sequential")
 SHARES = (0.01, 0.02, 0.04, 0.10)
 
 
@@ -494,7 +495,7 @@ def _figure(rows, out: Path, datasets) -> None:
     points = {"exchanged": (GREEN, "^", "ranked + exchange", 0.9), "exchanged_all": (SKY, "v", "all + exchange", 1.0),
               "designed": (BLACK, "s", "campaign design (participants' bound)", 1.1)}  # N/2 sizes only; x nudged
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(12, 3.2 * len(datasets) + 0.6), layout="constrained")
+        figure = Figure(figsize=(15, 3.2 * len(datasets) + 0.6), layout="constrained")
         axes_grid = figure.subplots(len(datasets), len(MODELS), squeeze=False, sharey=True)
         for r, dataset in enumerate(datasets):
             users = {"goodbooks": 2672, "movielens": 610}[dataset]
@@ -525,6 +526,7 @@ def _figure(rows, out: Path, datasets) -> None:
                                       label=label)
                 if not axes.lines:
                     axes.text(0.5, 0.5, "not run", ha="center", va="center", transform=axes.transAxes)
+                    axes.set_xticks([])
                     axes.set_title(f"{dataset} · {model}")
                     continue
                 axes.set_xscale("log")
@@ -549,7 +551,7 @@ def main(argv=None) -> int:
     parser.add_argument("command", choices=("run", "ranked", "designed", "bounds", "tables"))
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("docs/results/design"))
-    parser.add_argument("--models", default="", help="comma-separated subset of als,itemknn,ease,puresvd")
+    parser.add_argument("--models", default="", help="comma-separated subset of als,itemknn,ease,puresvd,sequential")
     parser.add_argument("--datasets", default="", help="comma-separated subset of movielens,goodbooks")
     parser.add_argument("--policies", default="closest,random,fans", help="heuristic policies to evaluate")
     parser.add_argument("--exchange-rounds", type=int, default=0, help="ranked: exchanged rows (ranked starts, "
