@@ -186,13 +186,15 @@ class Recommender(HyperParameters):
             return
         seen = self.seen_[users]
         reach = width + np.diff(seen.indptr)  # the head a user needs: k plus their seen items
+        ranking = np.lexsort((np.arange(shared.size), -shared))[: int(reach.max(initial=width))]  # sorted once
         limit = max(1, block_bytes // 16)  # per head entry: a mark and a sort index
         start = 0
         while start < users.size:
             running = np.maximum.accumulate(reach[start:])  # a chunk's head is its largest user's
             cost = running * np.arange(1, running.size + 1)
             stop = start + max(1, int(np.searchsorted(cost, limit, side="right")))
-            items[start:stop], scores[start:stop] = top_k_shared(shared, width, seen[start:stop], self.score_dtype)
+            items[start:stop], scores[start:stop] = top_k_shared(shared, width, seen[start:stop], self.score_dtype,
+                                                                 ranking)
             start = stop
 
     def _recommend_sparse(self, users, width, exclude_seen, block_bytes, items, scores) -> None:

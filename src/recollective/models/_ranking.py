@@ -154,7 +154,7 @@ def top_k_sparse(
 
 
 def top_k_shared(
-    item_scores: np.ndarray, k: int, seen: sp.csr_array | None = None, dtype=np.float64
+    item_scores: np.ndarray, k: int, seen: sp.csr_array | None = None, dtype=np.float64, ranking=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`top_k` of ``item_scores`` repeated on every row with ``-inf`` at ``seen``, without the dense block.
 
@@ -171,6 +171,9 @@ def top_k_shared(
     seen : csr_array of shape (n_rows, n_items), optional
         Items to leave out of each row (stored entries); without it every row is the global top ``k``.
     dtype : numpy dtype, default float64
+    ranking : ndarray of int, optional
+        The global ranking's head, ``lexsort((arange(n_items), -item_scores))`` cut at no fewer than
+        ``min(n_items, k + max_row_seen)`` entries (pass it to rank several chunks of rows with one sort).
 
     Returns
     -------
@@ -184,7 +187,9 @@ def top_k_shared(
     seen = sp.csr_array(seen) if seen is not None else None
     per_row = np.diff(seen.indptr) if seen is not None else np.zeros(0, np.int64)
     width = min(n_items, kk + (int(per_row.max()) if per_row.size else 0))
-    order = np.lexsort((np.arange(n_items), -item_scores))[:width]  # the global ranking's head
+    if ranking is None:
+        ranking = np.lexsort((np.arange(n_items), -item_scores))
+    order = np.asarray(ranking)[:width]  # the global ranking's head
     if seen is None:
         return order[None, :kk].copy(), item_scores[order[None, :kk]].astype(dtype)
     rank = np.full(n_items, -1, np.int64)
