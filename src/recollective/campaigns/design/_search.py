@@ -557,11 +557,12 @@ def _exchange(models, setup, run, max_rounds: int, progress=None) -> None:
         if not incoming or len(outgoing) != len(incoming):
             break
         trial = [a for a in run["actions"] if a.user not in outgoing] + [candidates[c] for c in incoming]
-        if frozenset(trial) in tried:
+        key = frozenset(trial)
+        if key in tried:
             batch, singles, kept_since_start = _after_rejection(batch, singles, kept_since_start, len(trial))
             continue
         trials += 1
-        tried.add(frozenset(trial))
+        tried.add(key)
         trial_variants, trial_current = _fresh(models, setup, trial)
         candidate_run = {"actions": trial, "variants": trial_variants,
                          "value": float(min(_surrogate(v, v.target_scores) for v in trial_variants)),
