@@ -16,6 +16,8 @@ import scipy.sparse as sp
 
 from recollective.data import Delta, Interactions
 from recollective.errors import DataError, InvalidParameterError, NotFittedError
+from recollective.models import _factor_ranking
+from recollective.models._factor_ranking import NormOrder, top_k_factors
 from recollective.models._params import HyperParameters
 from recollective.models._ranking import (
     DEFAULT_BLOCK_BYTES,
@@ -160,13 +162,12 @@ class Recommender(HyperParameters):
             self._recommend_shared(users, width, exclude_seen, block_bytes, items, scores)
         elif hasattr(self, "_sparse_score_block"):  # sparse scores: exact top-k over the stored candidates
             self._recommend_sparse(users, width, exclude_seen, block_bytes, items, scores)
+        elif hasattr(self, "_factor_items") and _factor_ranking.prunes(
+            self.n_items_, width, _factor_ranking.FIRST_PREFIX, _factor_ranking.MAX_PREFIX_SHARE
+        ):  # factor scores on a large catalogue: the highest-norm items decide most users
+            self._recommend_factors(users, width, exclude_seen, block_bytes, items, scores)
         else:
-            step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
-            with single_torch_thread():  # torch's thread pool would fight BLAS's for the cores between blocks
-                for start in range(0, users.size, step):
-                    block = self._ranking_block(users[start : start + step], exclude_seen)
-                    items[start : start + block.shape[0]], scores[start : start + block.shape[0]] = top_k(block,
-                                                                                                          width)
+            self._recommend_dense(users, width, exclude_seen, block_bytes, items, scores)
         if scalar:
             keep = items[0] >= 0
             return items[0][keep], scores[0][keep]
@@ -174,6 +175,40 @@ class Recommender(HyperParameters):
 
     def _score_block(self, user_idx: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _recommend_dense(self, users, width, exclude_seen, block_bytes, items, scores) -> None:
+        """Fill ``items`` / ``scores`` (rows of ``users``) by :func:`top_k` of dense score blocks of ``block_bytes``."""
+        step = chunk_rows(self.n_items_, np.dtype(self.score_dtype).itemsize, block_bytes)
+        with single_torch_thread():  # torch's thread pool would fight BLAS's for the cores between blocks
+            for start in range(0, users.size, step):
+                block = self._ranking_block(users[start : start + step], exclude_seen)
+                items[start : start + block.shape[0]], scores[start : start + block.shape[0]] = top_k(block, width)
+
+    def _recommend_factors(self, users, width, exclude_seen, block_bytes, items, scores) -> None:
+        """Fill ``items`` / ``scores`` for a factor model (``_factor_users(user_idx)`` float64 rows, ``_factor_items()``
+        the r x n_items float64 matrix, ``_finish_scores(block)`` and ``_prune_cutoff(kth)``, with ``_score_block``
+        = ``_finish_scores(_factor_users(u) @ _factor_items())``) by :func:`top_k_factors`: each user's top k over a
+        prefix of the items by decreasing norm, the same ranking as the dense one; users it leaves undecided are
+        ranked densely."""
+        item_matrix = self._factor_items()
+        index = getattr(self, "_norm_order_", None)
+        if index is None or index.source is not item_matrix:  # a fit or refit replaced the matrix
+            index = self._norm_order_ = NormOrder(item_matrix)
+        step = max(1, block_bytes // (8 * max(1, item_matrix.shape[0])))  # the chunk's user factors
+        for start in range(0, users.size, step):
+            chunk = users[start : start + step]
+            seen = self.seen_[chunk] if exclude_seen else None
+            head, values, undecided = top_k_factors(
+                self._factor_users(chunk), index, width, seen, self._finish_scores, self._prune_cutoff,
+                self.score_dtype, first=_factor_ranking.FIRST_PREFIX, max_share=_factor_ranking.MAX_PREFIX_SHARE,
+                block_bytes=block_bytes,
+            )
+            if undecided.any():
+                rest = np.flatnonzero(undecided)
+                dense_items, dense_scores = head[rest], values[rest]
+                self._recommend_dense(chunk[rest], width, exclude_seen, block_bytes, dense_items, dense_scores)
+                head[rest], values[rest] = dense_items, dense_scores
+            items[start : start + chunk.size], scores[start : start + chunk.size] = head, values
 
     def _recommend_shared(self, users, width, exclude_seen, block_bytes, items, scores) -> None:
         """Fill ``items`` / ``scores`` for a model whose scores are the same for every user

@@ -91,11 +91,26 @@ class _ImplicitFactorization(Recommender):
         self._fit(matrix, interactions, params)
 
     def _score_block(self, user_idx):
-        """The float32 factors' dot products, accumulated in float64 and rounded to float32: BLAS sums float32
-        products in an order that depends on the block's shape and its threads, so float32 accumulation would
-        let a user's scores (and ties in its ranking) depend on which users share its block."""
-        scores = self.user_factors_[user_idx].astype(np.float64) @ self._item_factors_t64_
+        """The float32 factors' dot products, accumulated in float64 and rounded to float32: BLAS sums in an order
+        that depends on the block's shape and its threads, so float32 accumulation would let a user's scores (and
+        ties in its ranking) depend on which users share its block; float64 sums differ only in their last bits,
+        which the rounding to float32 almost always absorbs."""
+        return self._finish_scores(self._factor_users(user_idx) @ self._factor_items())
+
+    # the factor-model hooks of Recommender.recommend (exact top-k over items in decreasing norm)
+    def _factor_users(self, user_idx):
+        return self.user_factors_[user_idx].astype(np.float64)
+
+    def _factor_items(self):
+        return self._item_factors_t64_
+
+    def _finish_scores(self, scores):
         return scores.astype(np.float32)
+
+    def _prune_cutoff(self, kth):
+        """A float64 product below the float32 just under the k-th score rounds below the k-th score."""
+        kth = np.asarray(kth, dtype=np.float32)
+        return np.nextafter(kth, np.float32(-np.inf)).astype(np.float64)
 
 
 class ALS(_ImplicitFactorization):

@@ -177,12 +177,28 @@ class PureSVD(Recommender):
 
     # ------------------------------------------------------------------------------------------ scoring
     def _score_block(self, user_idx):
-        scores = self.user_vectors_[user_idx, : self.rank_] @ self._weighted_items_
+        return self._finish_scores(self._factor_users(user_idx) @ self._factor_items())
+
+    # the factor-model hooks of Recommender.recommend (exact top-k over items in decreasing norm)
+    def _factor_users(self, user_idx):
+        return self.user_vectors_[user_idx, : self.rank_]
+
+    def _factor_items(self):
+        return self._weighted_items_
+
+    def _zero_tolerance(self) -> float:
+        top = float(self.singular_values_[0]) if self.rank_ else 0.0
+        return ZERO_RTOL * max(1.0, top)
+
+    def _finish_scores(self, scores):
         # |R^[u, i]| <= s_1: entries within ZERO_RTOL * max(1, s_1) of zero are rounding noise of exact zeros (the
         # rows of users whose every direction was dropped, as in the game's suppression), so they tie exactly
-        top = float(self.singular_values_[0]) if self.rank_ else 0.0
-        scores[np.abs(scores) <= ZERO_RTOL * max(1.0, top)] = 0.0
+        scores[np.abs(scores) <= self._zero_tolerance()] = 0.0
         return scores
+
+    def _prune_cutoff(self, kth):
+        """Below a k-th score above the zero tolerance, any smaller product scores lower (itself, or 0)."""
+        return np.where(kth > self._zero_tolerance(), kth, np.nan)
 
 
 ZERO_RTOL = 1e-10
