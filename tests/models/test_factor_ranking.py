@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from models.contract import with_changes
 from recollective.data import Interactions
 from recollective.models import ALS, BPR, PureSVD, _factor_ranking
 from recollective.models._factor_ranking import NormOrder, prunes, top_k_factors
@@ -116,19 +117,24 @@ def _tail_heavy_interactions(n_users=120, n_items=400, seed=0):
                                    PureSVD(n_factors=12, rng=0)], ids=["als", "bpr", "puresvd"])
 def test_recommend_through_the_prefix_equals_the_dense_path(model, monkeypatch):
     """With the prefix path forced on a small catalogue, every model's recommend gives the dense lists (and
-    scores to rounding), for every user, the one who has seen everything included, with seen items kept too."""
+    scores to rounding), for every user, the one who has seen every item included, after a fit and after a
+    refit (which must not rank with the fit's item order)."""
     data = _tail_heavy_interactions()
+    changed, delta = with_changes(data, share=0.05, per_user=3)
     model.fit(data)
     users = np.arange(data.n_users)
-    for k in (1, 10):
-        expected_items = np.empty((users.size, k), np.int64)
-        expected_scores = np.empty((users.size, k), model.score_dtype)
-        model._recommend_dense(users, k, True, 1 << 20, expected_items, expected_scores)
-        monkeypatch.setattr(_factor_ranking, "FIRST_PREFIX", 8)
-        monkeypatch.setattr(_factor_ranking, "MAX_PREFIX_SHARE", 0.5)
-        items, scores = model.recommend(users, k)
-        monkeypatch.undo()
-        assert hasattr(model, "_norm_order_")  # the prefix path ran
-        np.testing.assert_array_equal(items, expected_items)
-        np.testing.assert_allclose(scores, expected_scores, rtol=1e-6)
-        assert np.all(items[-1] == -1)  # nothing left for the user who has seen every item
+    for state in ("fit", "refit"):
+        if state == "refit":
+            model.refit(changed, delta)
+        for k in (1, 10):
+            expected_items = np.empty((users.size, k), np.int64)
+            expected_scores = np.empty((users.size, k), model.score_dtype)
+            model._recommend_dense(users, k, True, 1 << 20, expected_items, expected_scores)
+            monkeypatch.setattr(_factor_ranking, "FIRST_PREFIX", 8)
+            monkeypatch.setattr(_factor_ranking, "MAX_PREFIX_SHARE", 0.5)
+            items, scores = model.recommend(users, k)
+            monkeypatch.undo()
+            assert model._norm_order_.source is model._factor_items()  # the prefix path ran, on this state
+            np.testing.assert_array_equal(items, expected_items)
+            np.testing.assert_allclose(scores, expected_scores, rtol=1e-6)
+            assert np.all(items[-1] == -1)  # nothing left for the user who has seen every item
