@@ -120,7 +120,7 @@ def test_recommend_through_the_prefix_equals_the_dense_path(model, monkeypatch):
     scores to rounding), for every user, the one who has seen every item included, after a fit and after a
     refit (which must not rank with the fit's item order)."""
     data = _tail_heavy_interactions()
-    changed, delta = with_changes(data, share=0.05, per_user=3)
+    changed, delta = with_changes(data, share=0.02, per_user=2)  # small: PureSVD refits by Rayleigh-Ritz
     model.fit(data)
     users = np.arange(data.n_users)
     for state in ("fit", "refit"):
