@@ -8,6 +8,7 @@ import tracemalloc
 import numpy as np
 import pyarrow.csv as pv
 import pytest
+import scipy.sparse as sp
 
 from recollective.data import Interactions, Vocabulary
 from recollective.data._worlds import (
@@ -222,6 +223,25 @@ def test_truncated_svd_matches_the_dense_svd():
     best = np.linalg.svd(matrix)
     np.testing.assert_allclose((u * s) @ vt, (best[0][:, :5] * best[1][:5]) @ best[2][:5], atol=1e-8)
     assert (u[np.abs(u).argmax(axis=0), range(5)] > 0).all()
+
+
+def test_matrices_too_large_for_propacks_bases_get_the_same_triplets_from_arpack(monkeypatch):
+    """Above LANCZOS_BASIS_BYTES (at 50M interactions PROPACK asked for 25 GB in one array) truncated_svd takes
+    ARPACK's restarted Lanczos: the same singular values and rank-20 reconstruction to rounding."""
+    from recollective.data import _worlds
+
+    rng = np.random.default_rng(1)
+    mask = rng.random((3000, 2000)) < 0.02
+    matrix = sp.csr_array(((rng.random((3000, 40)) * np.exp(-np.arange(40) / 6)) @ rng.random((40, 2000))) * mask)
+    assert _worlds.lanczos_bases_fit(matrix.shape, 20)
+    u, s, vt = truncated_svd(matrix, 20, rng=0)
+    monkeypatch.setattr(_worlds, "LANCZOS_BASIS_BYTES", 8 * 5001 * 10 * 20 - 1)
+    assert not _worlds.lanczos_bases_fit(matrix.shape, 20)
+    other_u, other_s, other_vt = truncated_svd(matrix, 20, rng=0)
+    np.testing.assert_allclose(other_s, s, rtol=1e-12)
+    np.testing.assert_allclose((other_u * other_s) @ other_vt, (u * s) @ vt, atol=1e-7)
+    np.testing.assert_allclose(other_u.T @ other_u, np.eye(20), atol=1e-10)
+    assert (other_u[np.abs(other_u).argmax(axis=0), range(20)] > 0).all()  # the same sign convention
 
 
 def test_fitted_world_recovers_a_planted_low_rank_world():

@@ -404,6 +404,12 @@ def truncated_svd(matrix, rank: int, rng: np.random.Generator | int | None = 0):
     ``svds(solver="propack")`` with ``v0`` drawn from ``rng``; values sorted descending and each pair of singular
     vectors flipped so the largest-magnitude entry of the left vector is positive (scikit-learn's ``svd_flip``).
 
+    PROPACK allocates Lanczos bases of ``(n_rows + n_cols + 1) x 10 rank`` float64 (scipy's default length, which
+    it needs: it does not restart). Where that exceeds ``LANCZOS_BASIS_BYTES`` the triplets come from
+    ``svds(solver="arpack")`` instead, which restarts and holds about ``2 rank + 1`` vectors of the shorter side.
+    (A 4.5M x 10.4M matrix at rank 32 asks PROPACK for 38 GB, 25 GiB of it in one array, which a 24 GB machine
+    refuses.) Below that size nothing changes.
+
     Returns
     -------
     u : ndarray of shape (n_rows, rank)
@@ -411,17 +417,30 @@ def truncated_svd(matrix, rank: int, rng: np.random.Generator | int | None = 0):
     vt : ndarray of shape (rank, n_cols)
     """
     generator = as_generator(rng)
-    v0 = generator.standard_normal(matrix.shape[0])
-    try:
-        u, s, vt = spla.svds(matrix, k=rank, solver="propack", v0=v0)
-    except np.linalg.LinAlgError:  # repeated singular values (a disconnected graph) need a longer Lanczos run
-        kmax = min(min(matrix.shape), max(100, 20 * rank))
-        u, s, vt = spla.svds(matrix, k=rank, solver="propack", v0=v0, maxiter=kmax)
+    if not lanczos_bases_fit(matrix.shape, rank):
+        u, s, vt = spla.svds(matrix, k=rank, solver="arpack", v0=generator.standard_normal(min(matrix.shape)))
+    else:
+        v0 = generator.standard_normal(matrix.shape[0])
+        try:
+            u, s, vt = spla.svds(matrix, k=rank, solver="propack", v0=v0)
+        except np.linalg.LinAlgError:  # repeated singular values (a disconnected graph) need a longer Lanczos run
+            kmax = min(min(matrix.shape), max(100, 20 * rank))
+            u, s, vt = spla.svds(matrix, k=rank, solver="propack", v0=v0, maxiter=kmax)
     order = np.argsort(-s, kind="stable")
     u, s, vt = u[:, order], s[order], vt[order]
     signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(rank)])
     signs[signs == 0] = 1.0
     return u * signs, s, vt * signs[:, None]
+
+
+LANCZOS_BASIS_BYTES = 8 * 2**30
+"""The most :func:`truncated_svd` lets PROPACK allocate for its Lanczos bases before shortening them."""
+
+
+def lanczos_bases_fit(shape: tuple[int, int], rank: int) -> bool:
+    """Whether PROPACK's bases for a top-``rank`` SVD of a ``shape`` matrix, ``(n_rows + n_cols + 1) x 10 rank``
+    float64, fit ``LANCZOS_BASIS_BYTES``."""
+    return 8 * (shape[0] + shape[1] + 1) * 10 * rank <= LANCZOS_BASIS_BYTES
 
 
 # ------------------------------------------------------------------------------------------------ helpers
