@@ -2,7 +2,8 @@
 
 Hyper-parameters are keyword arguments of ``__init__``, stored unchanged; ``fit(interactions)`` checks them
 against the class's ``parameter_rules`` table, does the work and returns ``self``; learned state lives in
-attributes ending in ``_``. Scoring is dense, chunked over users; ranking and seen-item exclusion are shared
+attributes ending in ``_``. Scoring is chunked over users (dense, sparse, shared or norm-pruned, each ranking
+exactly as the dense block would); ranking and seen-item exclusion are shared
 (:mod:`recollective.models._ranking`), so no two models can differ there.
 """
 
@@ -44,7 +45,11 @@ class Recommender(HyperParameters):
     they may override ``_refit(matrix, interactions, delta, params)`` with a fast path. A model whose scores are
     sparse may also define ``_sparse_score_block(user_idx) -> csr_array`` and ``_sparse_row_bound(user_idx)``:
     ``recommend`` then ranks the stored scores only (:func:`~recollective.models._ranking.top_k_sparse`, exactly
-    the dense ranking). ``refit_params`` names
+    the dense ranking). A factor model may define ``_factor_users(user_idx)`` (float64 rows), ``_factor_items()``
+    (the r x n_items float64 matrix), ``_finish_scores(block)`` (non-decreasing) and ``_prune_cutoff(kth)``, with
+    ``_score_block`` equal to ``_finish_scores(_factor_users(u) @ _factor_items())``: on catalogues of 16,384 items
+    or more ``recommend`` then ranks over the items in decreasing norm
+    (:func:`~recollective.models._factor_ranking.top_k_factors`, the dense ranking exactly). ``refit_params`` names
     the hyper-parameters that only change what ``refit`` does (``fit`` ignores them), so a model fitted with
     one value of them is the model ``fit`` gives with any other.
 
