@@ -434,7 +434,7 @@ def truncated_svd(matrix, rank: int, rng: np.random.Generator | int | None = 0):
 
 
 LANCZOS_BASIS_BYTES = 8 * 2**30
-"""The most :func:`truncated_svd` lets PROPACK allocate for its Lanczos bases before shortening them."""
+"""The most :func:`truncated_svd` lets PROPACK allocate for its Lanczos bases; above it ARPACK serves."""
 
 
 def lanczos_bases_fit(shape: tuple[int, int], rank: int) -> bool:

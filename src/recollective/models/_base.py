@@ -17,8 +17,7 @@ import scipy.sparse as sp
 
 from recollective.data import Delta, Interactions
 from recollective.errors import DataError, InvalidParameterError, NotFittedError
-from recollective.models import _factor_ranking
-from recollective.models._factor_ranking import NormOrder, top_k_factors
+from recollective.models._factor_ranking import NormOrder, prunes, top_k_factors
 from recollective.models._params import HyperParameters
 from recollective.models._ranking import (
     DEFAULT_BLOCK_BYTES,
@@ -167,9 +166,8 @@ class Recommender(HyperParameters):
             self._recommend_shared(users, width, exclude_seen, block_bytes, items, scores)
         elif hasattr(self, "_sparse_score_block"):  # sparse scores: exact top-k over the stored candidates
             self._recommend_sparse(users, width, exclude_seen, block_bytes, items, scores)
-        elif hasattr(self, "_factor_items") and _factor_ranking.prunes(
-            self.n_items_, width, _factor_ranking.FIRST_PREFIX, _factor_ranking.MAX_PREFIX_SHARE
-        ):  # factor scores on a large catalogue: the highest-norm items decide most users
+        elif hasattr(self, "_factor_items") and prunes(self.n_items_, width):  # factor scores, large catalogue:
+            # the highest-norm items decide most users
             self._recommend_factors(users, width, exclude_seen, block_bytes, items, scores)
         else:
             self._recommend_dense(users, width, exclude_seen, block_bytes, items, scores)
@@ -205,8 +203,7 @@ class Recommender(HyperParameters):
             seen = self.seen_[chunk] if exclude_seen else None
             head, values, undecided = top_k_factors(
                 self._factor_users(chunk), index, width, seen, self._finish_scores, self._prune_cutoff,
-                self.score_dtype, first=_factor_ranking.FIRST_PREFIX, max_share=_factor_ranking.MAX_PREFIX_SHARE,
-                block_bytes=block_bytes,
+                self.score_dtype, block_bytes=block_bytes,
             )
             if undecided.any():
                 rest = np.flatnonzero(undecided)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from recollective.models._ranking import DEFAULT_BLOCK_BYTES
+from recollective.models._ranking import DEFAULT_BLOCK_BYTES, top_k_sparse
 
 __all__ = ["NormOrder", "prunes", "top_k_factors"]
 
@@ -80,9 +80,10 @@ class NormOrder:
         return np.searchsorted(-self.norms, -least, side="right")
 
 
-def prunes(n_items: int, k: int, first: int = FIRST_PREFIX, max_share: float = MAX_PREFIX_SHARE) -> bool:
-    """Whether :func:`top_k_factors` can decide any row: its first prefix fits within ``max_share`` of the items."""
-    return min(n_items, max(int(first), 2 * int(k))) <= max(int(k), int(max_share * n_items))
+def prunes(n_items: int, k: int) -> bool:
+    """Whether :func:`top_k_factors` can decide any row: its first prefix (``FIRST_PREFIX``) fits within
+    ``MAX_PREFIX_SHARE`` of the items."""
+    return min(n_items, max(FIRST_PREFIX, 2 * int(k))) <= max(int(k), int(MAX_PREFIX_SHARE * n_items))
 
 
 def top_k_factors(
@@ -94,8 +95,8 @@ def top_k_factors(
     cutoff: Callable[[np.ndarray], np.ndarray],
     dtype=np.float64,
     *,
-    first: int = FIRST_PREFIX,
-    max_share: float = MAX_PREFIX_SHARE,
+    first: int | None = None,
+    max_share: float | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` best items of ``finish(user_vectors @ index.source)`` per row, seen items out, over a norm prefix.
@@ -115,9 +116,9 @@ def top_k_factors(
         NaN or ``c <= 0`` where none can be given (no pruning for that row).
     dtype : numpy dtype
         Of the scores ``finish`` returns.
-    first : int
+    first : int, default ``FIRST_PREFIX``
         The first prefix's length (at least ``2 k`` is used).
-    max_share : float
+    max_share : float, default ``MAX_PREFIX_SHARE``
         Rows that need more than this share of the items are not ranked here.
     block_bytes : int
         Peak size of one block of prefix scores.
@@ -138,10 +139,11 @@ def top_k_factors(
     undecided = np.zeros(n_rows, bool)
     if n_rows == 0 or kk == 0:
         return items, values, undecided
-    limit = max(kk, int(max_share * n_items))
+    first = FIRST_PREFIX if first is None else int(first)
+    limit = max(kk, int((MAX_PREFIX_SHARE if max_share is None else max_share) * n_items))
     user_norms = np.sqrt(np.einsum("ij,ij->i", user_vectors, user_vectors))
     seen = sp.csr_array(seen) if seen is not None else None
-    pending = [(np.arange(n_rows), min(n_items, max(int(first), 2 * kk)))]
+    pending = [(np.arange(n_rows), min(n_items, max(first, 2 * kk)))]
     while pending:
         rows, length = pending.pop()
         if length > limit:
@@ -159,11 +161,13 @@ def top_k_factors(
             reach = np.full(chunk.size, n_items, np.int64)
             reach[usable] = index.reach(user_norms[chunk[usable]], bound[usable])
             done = usable & (reach <= length)
-            _fill(block[done], kth[done], index.order, kk, chunk[done], items, values)
-            short = np.isneginf(kth)  # fewer than k unseen items in the prefix: a longer one may do
+            if done.any():  # every kept score is positive, so the sparse ranking of the candidates is exact
+                items[chunk[done]], values[chunk[done]] = top_k_sparse(
+                    _candidates(block[done], kth[done], index.order), kk, dtype=dtype)
             if length >= n_items:
                 undecided[chunk[~done]] = True
                 continue
+            short = np.isneginf(kth)  # fewer than k unseen items in the prefix: a longer one may do
             undecided[chunk[~usable & ~short]] = True  # no positive cutoff from this prefix: the dense path ranks it
             again = ~done & (usable | short)
             wanted = np.maximum(np.where(usable, reach, 0)[again], 2 * length)
@@ -181,16 +185,7 @@ def _exclude_in_prefix(block: np.ndarray, seen: sp.csr_array, position: np.ndarr
     block[rows[inside], where[inside]] = -np.inf
 
 
-def _fill(block, kth, order, kk, rows, items, values) -> None:
-    """Rows ``rows`` of ``items`` / ``values``: each block row's scores >= its k-th, larger first, then lower item."""
-    if rows.size == 0:
-        return
+def _candidates(block: np.ndarray, kth: np.ndarray, order: np.ndarray) -> sp.csr_array:
+    """Each block row's scores at or above its k-th, at their item indices (``order`` maps block columns to items)."""
     row, column = np.nonzero(block >= kth[:, None])
-    item = order[column]
-    value = block[row, column]
-    ranked = np.lexsort((item, -value, row))
-    row, item, value = row[ranked], item[ranked], value[ranked]
-    rank = np.arange(row.size) - np.searchsorted(row, np.arange(rows.size))[row]
-    take = rank < kk
-    items[rows[row[take]], rank[take]] = item[take]
-    values[rows[row[take]], rank[take]] = value[take]
+    return sp.csr_array((block[row, column], (row, order[column])), shape=(block.shape[0], order.size))
